@@ -1,0 +1,97 @@
+"""What every command shares: global state, consoles, examples blocks, the default-command group."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from evaluator.config import Settings
+
+
+__all__ = ["State", "state", "console", "err_console", "examples", "DefaultCommandGroup", "emit_json"]
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class State:
+    """Global options, set by the root callback before any command runs."""
+
+    quiet: bool = False
+    json: bool = False
+    debug: bool = False
+    config_file: Path | None = None
+    _settings: Settings | None = field(default=None, repr=False)  # noqa: F821
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from evaluator.config import load_settings
+
+            self._settings = load_settings(self.config_file)
+        return self._settings
+
+    def wants_json(self, local_flag: bool = False) -> bool:
+        return self.json or local_flag
+
+
+state = State()
+
+
+def examples(*lines: str) -> str:
+    """An Examples block for a command's --help (shown after the options)."""
+    body = "\n\n".join(f"  [cyan]$ {line}[/cyan]" for line in lines)
+    return f"[bold]Examples[/bold]\n\n{body}"
+
+
+def emit_json(data) -> None:
+    """Print machine output to stdout, nothing else on the line."""
+    import json
+
+    from pydantic import BaseModel
+
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+class DefaultCommandGroup(TyperGroup):
+    """A group that runs its `default` subcommand when the first argument names no subcommand.
+
+    It lets `mheval mine CORPUS` and `mheval mine validate PRED GOLD` live side by side.
+    """
+
+    default_command = "run"
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args.insert(0, self.default_command)
+        elif args and args[0].startswith("-") and args[0] not in ("--help", "-h"):
+            args.insert(0, self.default_command)
+        return super().resolve_command(ctx, args)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args.insert(0, self.default_command)
+        return super().parse_args(ctx, args)
+
+
+def new_app(help_text: str, *, default_group: bool = False) -> typer.Typer:
+    """A sub-application with the house settings."""
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=not default_group,
+        rich_markup_mode="rich",
+        pretty_exceptions_show_locals=False,
+        cls=DefaultCommandGroup if default_group else None,
+        add_completion=False,
+    )

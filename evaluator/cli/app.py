@@ -1,0 +1,57 @@
+"""The root `mheval` application and the registration of every command group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from evaluator import __version__
+from evaluator.cli._common import console, examples, state
+
+app = typer.Typer(
+    name="mheval",
+    help=(
+        "Evaluate how a chatbot treats people with mental-health conditions, against rubrics "
+        "built from what those people say they need."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    epilog=examples(
+        "mheval corpus ingest exports/*.jsonl --out corpus.jsonl",
+        "mheval score examples/transcripts/ --html report.html",
+        "mheval guidelines show bipolar",
+    ),
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"mheval {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and results."),
+    json_output: bool = typer.Option(
+        False, "--json", help="Machine-readable JSON on stdout where a command reports something."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Config file (default: mheval.toml or \\[tool.mheval], searched upwards)."
+    ),
+) -> None:
+    """Global options apply to every command."""
+    state.quiet = quiet
+    state.json = json_output
+    state.debug = debug
+    state.config_file = config
+
+
+# --- command groups (one module each; keep heavy imports inside the commands) ---
