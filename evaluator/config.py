@@ -67,7 +67,9 @@ class Settings(BaseModel):
         description="Folder of scenario YAML files.",
     )
     cache_dir: Path = Field(
-        default_factory=lambda: Path(os.environ.get("MHEVAL_CACHE", "~/.cache/mheval")).expanduser(),
+        default_factory=lambda: Path(
+            os.environ.get("MHEVAL_CACHE", "~/.cache/mheval")
+        ).expanduser(),
         description="On-disk cache for model calls and embeddings.",
     )
     annotator: str = Field(default="local", description="`local` or a PROVIDER:MODEL id.")

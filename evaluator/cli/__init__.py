@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from evaluator.cli.app import app
 from evaluator.cli._common import err_console, state
+from evaluator.cli.app import app
 from evaluator.errors import EvaluatorError
 
 __all__ = ["app", "main"]

@@ -16,7 +16,16 @@ if TYPE_CHECKING:
     from evaluator.config import Settings
 
 
-__all__ = ["State", "state", "console", "err_console", "examples", "DefaultCommandGroup", "emit_json"]
+__all__ = [
+    "State",
+    "state",
+    "console",
+    "err_console",
+    "examples",
+    "DefaultCommandGroup",
+    "emit_json",
+    "new_app",
+]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -71,13 +80,6 @@ class DefaultCommandGroup(TyperGroup):
     """
 
     default_command = "run"
-
-    def resolve_command(self, ctx: click.Context, args: list[str]):
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
-            args.insert(0, self.default_command)
-        elif args and args[0].startswith("-") and args[0] not in ("--help", "-h"):
-            args.insert(0, self.default_command)
-        return super().resolve_command(ctx, args)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):

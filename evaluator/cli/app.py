@@ -44,7 +44,9 @@ def root(
     ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
     config: Path | None = typer.Option(
-        None, "--config", help="Config file (default: mheval.toml or \\[tool.mheval], searched upwards)."
+        None,
+        "--config",
+        help="Config file (default: mheval.toml or \\[tool.mheval], found upwards).",
     ),
 ) -> None:
     """Global options apply to every command."""

@@ -1,4 +1,4 @@
-"""Rubrics: condition-specific, value-sensitive criteria a chatbot's transcript is scored against."""
+"""Rubrics: condition-specific, value-sensitive criteria that transcripts are scored against."""
 
 from __future__ import annotations
 
