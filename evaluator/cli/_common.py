@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ __all__ = [
     "err_console",
     "examples",
     "DefaultCommandGroup",
+    "RootGroup",
     "emit_json",
     "new_app",
 ]
@@ -71,6 +73,25 @@ def emit_json(data) -> None:
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json")
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+class RootGroup(TyperGroup):
+    """The root group: turns an `EvaluatorError` into one red line and its exit code.
+
+    Handling it here (not only in `main`) makes in-process runs, such as tests with typer's
+    CliRunner, behave exactly like the console script.
+    """
+
+    def invoke(self, ctx: click.Context):
+        from evaluator.errors import EvaluatorError
+
+        try:
+            return super().invoke(ctx)
+        except EvaluatorError as exc:
+            if state.debug:
+                raise
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+            raise click.exceptions.Exit(exc.exit_code) from None
 
 
 class DefaultCommandGroup(TyperGroup):

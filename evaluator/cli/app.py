@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from evaluator import __version__
-from evaluator.cli._common import console, examples, state
+from evaluator.cli._common import RootGroup, console, examples, state
 
 app = typer.Typer(
     name="mheval",
@@ -19,6 +19,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_show_locals=False,
     add_completion=False,
+    cls=RootGroup,
     epilog=examples(
         "mheval corpus ingest exports/*.jsonl --out corpus.jsonl",
         "mheval score examples/transcripts/ --html report.html",
