@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "Impact",
@@ -77,6 +77,11 @@ class LabelDef(BaseModel):
     definition: str
     examples: list[str] = Field(default_factory=list)
     cues: list[str] = Field(default_factory=list, description="surface phrases hinting the label")
+    exact_case: list[str] = Field(
+        default_factory=list,
+        description="cues or surface forms matched only in this exact case (acronyms and names "
+        "that are also common words: ADD, Pi, Rep)",
+    )
 
 
 class ConditionDef(LabelDef):
@@ -111,6 +116,28 @@ class Codebook(BaseModel):
     perspectives: list[LabelDef]
     values: list[LabelDef]
     crisis: LabelDef
+
+    @field_validator("products", "sentiments", "conditions", "perspectives", "values")
+    @classmethod
+    def _unique_ids(cls, labels: list[LabelDef]) -> list[LabelDef]:
+        """Two labels with one id would make annotations ambiguous."""
+        seen: set[str] = set()
+        for label in labels:
+            if label.id in seen:
+                raise ValueError(f"duplicate label id {label.id!r}")
+            seen.add(label.id)
+        if not labels:
+            raise ValueError("at least one label is required")
+        return labels
+
+    @field_validator("sentiments")
+    @classmethod
+    def _impact_sentiments(cls, labels: list[LabelDef]) -> list[LabelDef]:
+        """Impacts carry positive/negative/neutral; `mixed` is derived, never a label."""
+        ids = {label.id for label in labels}
+        if ids != {"positive", "negative", "neutral"}:
+            raise ValueError("sentiments must be exactly positive, negative and neutral")
+        return labels
 
     def ids(self, kind: str) -> list[str]:
         return [label.id for label in getattr(self, kind)]
