@@ -1,0 +1,64 @@
+"""What `mheval check` finds when it compares a run with its baseline."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Change", "CriterionChange", "ConditionChange", "CheckReport"]
+
+Change = Literal[
+    "new_failure",  # failing now, not failing in the baseline
+    "new_error",  # the scenario errored now, ran in the baseline
+    "unconfirmed_failure",  # new failure from a noisy judge that did not repeat over --samples
+    "still_failing",  # failing in both: reported, never fails the check
+    "degraded",  # pass -> partial
+    "improved",  # fail/partial -> better
+    "fixed_error",
+]
+
+
+class CriterionChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scenario_id: str
+    condition: str
+    rubric_id: str | None = None
+    criterion_id: str | None = None
+    severity: str | None = None
+    change: Change
+    before: str | None = None
+    after: str | None = None
+    rationale: str = ""
+    blocking: bool = False
+
+
+class ConditionChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    condition: str
+    scenarios: int
+    before: float | None
+    after: float | None
+    drop: float | None
+    confirmed_samples: int = Field(
+        default=1, description="sample replicas in which the drop exceeded --max-drop"
+    )
+    blocking: bool = False
+
+
+class CheckReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format_version: int = 1
+    passed: bool
+    reasons: list[str] = Field(default_factory=list, description="why the check failed")
+    overall_before: float | None
+    overall_after: float | None
+    fail_under: float | None
+    max_drop: float
+    samples: int
+    changes: list[CriterionChange]
+    conditions: list[ConditionChange]
+    warnings: list[str] = Field(default_factory=list)
