@@ -15,6 +15,17 @@ from evaluator.types.annotation import (
     RelevanceRules,
 )
 from evaluator.types.corpus import PLATFORMS, Post
+from evaluator.types.findings import (
+    FINDINGS_FORMAT_VERSION,
+    CellStat,
+    ContingencyTable,
+    Cooccurrence,
+    Findings,
+    GroupSummary,
+    PaperComparisonRow,
+    QuoteRef,
+    SentimentSummary,
+)
 from evaluator.types.rubric import (
     BEHAVIOURS,
     Anchors,
@@ -51,6 +62,15 @@ __all__ = [
     "RelevanceRules",
     "PLATFORMS",
     "Post",
+    "FINDINGS_FORMAT_VERSION",
+    "CellStat",
+    "ContingencyTable",
+    "Cooccurrence",
+    "Findings",
+    "GroupSummary",
+    "PaperComparisonRow",
+    "QuoteRef",
+    "SentimentSummary",
     "BEHAVIOURS",
     "Anchors",
     "AppliesWhen",
