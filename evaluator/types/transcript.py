@@ -98,6 +98,12 @@ class TranscriptResult(BaseModel):
     criteria: list[Verdict]
     metadata: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
+    source: str | None = Field(default=None, description="file (and line) it was read from")
+    turns: list[Turn] = Field(
+        default_factory=list,
+        description="the conversation as read, so evidence turn indices can be checked and "
+        "reports rendered from the result file alone",
+    )
 
 
 class ScoreRun(BaseModel):
@@ -110,6 +116,7 @@ class ScoreRun(BaseModel):
     created_at: str
     judge: dict[str, Any] = Field(description="name, model id, version, samples")
     rubrics: dict[str, str] = Field(description="rubric id -> version")
+    codebook: str | None = Field(default=None, description="codebook version used to detect")
     index: dict[str, Any] = Field(default_factory=dict, description="embedding model, counts")
     timings: dict[str, float] = Field(default_factory=dict)
     transcripts: list[TranscriptResult]
