@@ -58,3 +58,6 @@ def root(
 
 
 # --- command groups (one module each; keep heavy imports inside the commands) ---
+from evaluator.cli import mine as _mine  # noqa: E402
+
+app.add_typer(_mine.app, name="mine")

@@ -15,6 +15,16 @@ from evaluator.types.annotation import (
     RelevanceRules,
 )
 from evaluator.types.corpus import PLATFORMS, Post
+from evaluator.types.mine import (
+    MINE_FORMAT_VERSION,
+    FieldScore,
+    LabelScore,
+    LLMExtraction,
+    LLMImpact,
+    MineReport,
+    TokenUsage,
+    ValidationReport,
+)
 from evaluator.types.findings import (
     FINDINGS_FORMAT_VERSION,
     CellStat,
@@ -62,6 +72,14 @@ __all__ = [
     "RelevanceRules",
     "PLATFORMS",
     "Post",
+    "MINE_FORMAT_VERSION",
+    "FieldScore",
+    "LabelScore",
+    "LLMExtraction",
+    "LLMImpact",
+    "MineReport",
+    "TokenUsage",
+    "ValidationReport",
     "FINDINGS_FORMAT_VERSION",
     "CellStat",
     "ContingencyTable",
