@@ -61,3 +61,6 @@ def root(
 from evaluator.cli import mine as _mine  # noqa: E402
 
 app.add_typer(_mine.app, name="mine")
+from evaluator.cli import corpus as _corpus  # noqa: E402
+
+app.add_typer(_corpus.app, name="corpus")

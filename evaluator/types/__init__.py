@@ -15,6 +15,14 @@ from evaluator.types.annotation import (
     RelevanceRules,
 )
 from evaluator.types.corpus import PLATFORMS, Post
+from evaluator.types.ingest import (
+    INGEST_FORMAT_VERSION,
+    DropCounts,
+    IngestReport,
+    InputSummary,
+    PlatformCounts,
+    SkippedLine,
+)
 from evaluator.types.mine import (
     MINE_FORMAT_VERSION,
     FieldScore,
@@ -72,6 +80,12 @@ __all__ = [
     "RelevanceRules",
     "PLATFORMS",
     "Post",
+    "INGEST_FORMAT_VERSION",
+    "DropCounts",
+    "IngestReport",
+    "InputSummary",
+    "PlatformCounts",
+    "SkippedLine",
     "MINE_FORMAT_VERSION",
     "FieldScore",
     "LabelScore",

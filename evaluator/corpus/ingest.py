@@ -1,0 +1,292 @@
+"""The ingest pipeline: raw exports → one normalised, scrubbed, de-duplicated corpus JSONL.
+
+Per post, in this order: normalise the text (HTML entities, invisible characters, line breaks),
+drop deletion markers, scrub personal details, drop empty/short texts, filter by language,
+drop repeated ids, drop repeated texts, hash the author, write. Every check looks at the text
+as it will be written, which is what makes re-ingesting the output a no-op.
+
+Memory: JSONL and CSV inputs are streamed; what grows with the input is the de-duplication
+state, two 64-bit hashes per unique post (about 120 bytes each in Python sets).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from hashlib import blake2b
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from evaluator import __version__
+from evaluator.corpus.authors import SALT_FILENAME, AuthorHasher
+from evaluator.corpus.language import LanguageFilter
+from evaluator.corpus.normalise import (
+    dedup_key,
+    is_deleted_marker,
+    normalise_text,
+    normalise_timestamp,
+    safe_url,
+)
+from evaluator.corpus.readers import READERS, BadRecord, ColumnMapping, Reader, Record
+from evaluator.corpus.scrub import SCRUB_KINDS, scrub_text
+from evaluator.corpus.sources import (
+    INPUT_SUFFIXES,
+    detect_container,
+    is_malformed,
+    iter_units,
+    sample_units,
+)
+from evaluator.errors import InputError, UnknownFormatError
+from evaluator.io import atomic_write, iter_jsonl, validation_error_to_message
+from evaluator.types import IngestReport, InputSummary, PlatformCounts, Post, SkippedLine
+
+__all__ = ["ingest", "read_corpus", "resolve_inputs", "detect_format", "MAX_SKIPPED_SHOWN"]
+
+#: How many skipped lines the report lists (all are counted).
+MAX_SKIPPED_SHOWN = 100
+_PROGRESS_EVERY = 10_000
+
+
+def resolve_inputs(inputs: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders expand to their data files (sorted, not recursive)."""
+    paths: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and p.name.lower().removesuffix(".gz").endswith(INPUT_SUFFIXES)
+            )
+            if not found:
+                raise InputError(
+                    f"folder holds no {', '.join(INPUT_SUFFIXES)} files (gzipped or not)",
+                    file=path,
+                )
+            paths.extend(found)
+        elif not path.exists():
+            raise InputError("file not found", file=path)
+        else:
+            paths.append(path)
+    if not paths:
+        raise InputError("no input files given")
+    return paths
+
+
+def detect_format(
+    path: Path, fmt: str = "auto", mapping: ColumnMapping | None = None
+) -> tuple[Reader, str]:
+    """The reader for `path` and its container (`jsonl`, `json`, `csv`).
+
+    Raises UnknownFormatError naming every format tried when nothing recognises the file.
+    """
+    container = detect_container(path)
+    samples = sample_units(path, container)
+    if fmt != "auto":
+        reader = READERS.get(fmt)
+        if reader is None:
+            known = ", ".join(["auto", *READERS])
+            raise InputError(f"unknown format {fmt!r} (known: {known})", field="--format")
+        if reader.name == "generic" and mapping is None:
+            raise InputError("--format generic needs --text-col", field="--text-col")
+        if container not in reader.containers:
+            raise InputError(
+                f"format {fmt} reads {'/'.join(sorted(reader.containers))}, "
+                f"but this file is {container.upper()}",
+                file=path,
+            )
+        if samples and not reader.sniff(samples[0], mapping):
+            raise InputError(
+                f"the first record does not look like {fmt} ({reader.description})", file=path
+            )
+        return reader, container
+    if not samples:
+        raise InputError(
+            f"no readable records ({container.upper()} with none decodable)", file=path
+        )
+    candidates = [r for r in READERS.values() if r.auto or mapping is not None]
+    if mapping is not None:  # the user mapped columns: the generic reader comes first
+        candidates.sort(key=lambda r: r.name != "generic")
+    tried = []
+    for reader in candidates:
+        if container not in reader.containers:
+            continue
+        tried.append(reader.name)
+        if reader.sniff(samples[0], mapping):
+            return reader, container
+    hint = "" if mapping else "; for another CSV/JSONL map its columns with --text-col"
+    raise UnknownFormatError(
+        f"unrecognised {container.upper()} format; tried: {', '.join(tried)}{hint}", file=path
+    )
+
+
+@dataclass
+class _Skips:
+    """Collects malformed units; raises at once when strict."""
+
+    strict: bool
+    report: IngestReport
+
+    def __call__(self, path: Path, line: int | None, message: str) -> None:
+        if self.strict:
+            raise InputError(message, file=path, line=line)
+        self.report.skipped_total += 1
+        if len(self.report.skipped) < MAX_SKIPPED_SHOWN:
+            self.report.skipped.append(SkippedLine(file=str(path), line=line, message=message))
+
+
+def _records(
+    path: Path,
+    reader: Reader,
+    container: str,
+    mapping: ColumnMapping | None,
+    skip: _Skips,
+    summary: InputSummary,
+) -> Iterator[Record]:
+    for index, (line, unit) in enumerate(iter_units(path, container), start=1):
+        malformed = is_malformed(unit)
+        where = line
+        if malformed is None:
+            try:
+                # Materialise so a bad record mid-unit skips the whole unit, not half of it.
+                records = list(reader.parse(unit, mapping))
+            except BadRecord as exc:
+                malformed = str(exc)
+            except (KeyError, TypeError, AttributeError) as exc:
+                # Hand-edited exports put lists where objects belong and the like.
+                malformed = f"unexpected structure for {reader.name} ({type(exc).__name__}: {exc})"
+        if malformed is not None:
+            if where is None:  # an element of a JSON document: name it by position
+                malformed = f"record {index}: {malformed}"
+            summary.skipped += 1
+            skip(path, where, malformed)
+            continue
+        yield from records
+
+
+def ingest(
+    inputs: Iterable[str | Path],
+    out: str | Path,
+    *,
+    fmt: str = "auto",
+    mapping: ColumnMapping | None = None,
+    languages: Iterable[str] | None = None,
+    min_chars: int = 10,
+    scrub: bool = True,
+    strict: bool = False,
+    author_salt: str | None = None,
+    salt_file: str | Path | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Read every input, clean it up and write the corpus to `out` atomically (`.gz` → gzip).
+
+    `author_salt` (from config) wins over `salt_file` (default: `.mheval-salt` beside `out`),
+    which is created on first need. A malformed line is skipped and reported, or raises
+    InputError with `strict`. Nothing is written when no post survives.
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    paths = resolve_inputs(inputs)
+    plan = [(path, *detect_format(path, fmt, mapping)) for path in paths]
+    if min_chars < 0:
+        raise InputError("must be 0 or more", field="--min-chars")
+    language_filter = LanguageFilter(languages) if languages else None
+    hasher = AuthorHasher(
+        Path(salt_file) if salt_file else out.parent / SALT_FILENAME, configured_salt=author_salt
+    )
+    report = IngestReport(
+        tool_version=__version__,
+        output=str(out),
+        scrub=scrub,
+        min_chars=min_chars,
+        languages=language_filter.languages if language_filter else None,
+        scrubbed=dict.fromkeys(SCRUB_KINDS, 0) if scrub else {},
+    )
+    skip = _Skips(strict=strict, report=report)
+    dropped = report.dropped
+    seen_ids: set[int] = set()
+    seen_texts: set[int] = set()
+    read = 0
+    with atomic_write(out) as handle:
+        for path, reader, container in plan:
+            summary = InputSummary(path=str(path), format=reader.name)
+            report.inputs.append(summary)
+            for record in _records(path, reader, container, mapping, skip, summary):
+                summary.records += 1
+                read += 1
+                if on_progress is not None and read % _PROGRESS_EVERY == 0:
+                    on_progress(read)
+                counts = report.platforms.get(record.platform)
+                if counts is None:
+                    counts = report.platforms[record.platform] = PlatformCounts()
+                counts.posts_in += 1
+                text = normalise_text(record.text)
+                if not text:
+                    dropped.empty += 1
+                    continue
+                if is_deleted_marker(text):
+                    dropped.deleted += 1
+                    continue
+                scrubbed: dict[str, int] | None = None
+                if scrub:
+                    text, scrubbed = scrub_text(text)
+                if len(text) < min_chars:
+                    dropped.short += 1
+                    continue
+                if language_filter is not None and not language_filter.keeps(text):
+                    dropped.language += 1
+                    continue
+                id_key = blake2b(record.id.encode("utf-8"), digest_size=8).digest()
+                id_hash = int.from_bytes(id_key, "big")
+                if id_hash in seen_ids:
+                    dropped.duplicate_id += 1
+                    continue
+                text_hash = dedup_key(text)
+                if text_hash in seen_texts:
+                    dropped.duplicate_text += 1
+                    continue
+                seen_ids.add(id_hash)
+                seen_texts.add(text_hash)
+                post = Post(
+                    id=record.id,
+                    platform=record.platform,
+                    created_at=normalise_timestamp(record.created_at),
+                    text=text,
+                    url=safe_url(record.url),
+                    parent_id=record.parent_id,
+                    meta=record.meta,
+                    author_hash=record.author_hash or hasher(record.platform, record.author),
+                )
+                handle.write(post.model_dump_json() + "\n")
+                counts.posts_out += 1
+                summary.posts_out += 1
+                if scrubbed:
+                    for kind, number in scrubbed.items():
+                        report.scrubbed[kind] += number
+        report.posts_in = read
+        report.posts_out = sum(c.posts_out for c in report.platforms.values())
+        if report.posts_out == 0:
+            raise InputError(
+                f"no posts left to write ({read} read, {dropped.total} dropped, "
+                f"{report.skipped_total} lines skipped); nothing was written",
+                file=paths[0] if len(paths) == 1 else None,
+            )
+    report.author_salt = hasher.source
+    report.salt_file = str(hasher.salt_file) if hasher.source in ("file", "generated") else None
+    report.elapsed_seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def read_corpus(path: str | Path) -> Iterator[Post]:
+    """Stream the posts of a normalised corpus (plain or `.gz`), validating each line.
+
+    A line that is not valid JSON or not a Post raises InputError naming file, line and field.
+    """
+    for line, data in iter_jsonl(path, strict=True):
+        try:
+            yield Post.model_validate(data)
+        except ValidationError as exc:
+            field, message = validation_error_to_message(exc)
+            raise InputError(message, file=path, line=line, field=field) from None

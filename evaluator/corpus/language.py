@@ -1,0 +1,30 @@
+"""Optional language filter (`--lang en`), with py3langid.
+
+Off by default: the corpus is keyword-collected in English already, and identification is
+unreliable on very short posts. Posts of fewer than `MIN_WORDS` words are therefore kept
+whatever their language: a filter that drops "ok thanks" as Volapük helps nobody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["LanguageFilter", "MIN_WORDS"]
+
+MIN_WORDS = 4
+
+
+class LanguageFilter:
+    """Keeps posts whose identified language is one of `languages` (ISO 639-1 codes)."""
+
+    def __init__(self, languages: Iterable[str]) -> None:
+        import py3langid  # imported here: loading its model takes a noticeable moment
+
+        self.languages = sorted({code.strip().lower() for code in languages if code.strip()})
+        self._classify = py3langid.classify
+
+    def keeps(self, text: str) -> bool:
+        if len(text.split(None, MIN_WORDS)) < MIN_WORDS:
+            return True
+        language, _score = self._classify(text)
+        return language in self.languages
