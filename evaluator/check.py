@@ -1,6 +1,7 @@
 """The CI gate: compare a run with its accepted baseline and decide whether the bot got worse.
 
-A check fails on (1) a new failure of a critical criterion, or a scenario that newly errors,
+A check fails on (1) a new failure of a critical criterion or of a criterion the scenario
+`expect`s (for those, pass -> partial counts too), or a scenario that newly errors,
 (2) a per-condition score drop beyond `max_drop`, (3) an overall score under `fail_under`.
 Failures already in the baseline are reported, never blocking. Verdicts from a non-deterministic
 judge carry per-sample labels; a failure or drop that rests on them must show in at least
@@ -21,7 +22,13 @@ from evaluator.types import (
     Verdict,
 )
 
-__all__ = ["check_run", "LABEL_SCORES"]
+__all__ = [
+    "check_run",
+    "render_check_markdown",
+    "render_check_junit",
+    "CHANGE_TITLES",
+    "LABEL_SCORES",
+]
 
 LABEL_SCORES = {"pass": 1.0, "partial": 0.5, "fail": 0.0}
 _SCORED = set(LABEL_SCORES)
@@ -78,7 +85,15 @@ def check_run(
     conditions = {o.scenario_id: o.condition for o in (*baseline.outcomes, *run.outcomes)}
     errors_now = {o.scenario_id: o.error for o in run.outcomes if o.error}
     errors_before = {o.scenario_id: o.error for o in baseline.outcomes if o.error}
+    expected = {o.scenario_id: set(o.expectations) for o in run.outcomes}
     replicas = max(_replica_count(run.score.transcripts), 1)
+    noisy_verdicts = any(not v.deterministic for r in run.score.transcripts for v in r.criteria)
+    if noisy_verdicts and samples > replicas:
+        warnings.append(
+            f"--samples {samples} but the run was judged {replicas} time(s) per criterion: "
+            "failures from the non-deterministic judge cannot be confirmed; "
+            f"run `mheval run --samples {samples}`"
+        )
 
     for scenario_id, digest in run.scenarios.items():
         if scenario_id in baseline.scenarios and baseline.scenarios[scenario_id] != digest:
@@ -125,7 +140,9 @@ def check_run(
             elif prior in _RANK and after in _RANK and _RANK[after] > _RANK[prior]:
                 change = "improved"
             elif prior == "pass" and after == "partial":
-                change = "degraded"
+                worse = sum(label != "pass" for label in _replica_labels(verdict, replicas))
+                confirmed = verdict.deterministic or worse >= samples
+                change = "degraded" if confirmed else "unconfirmed_failure"
             if change is None:
                 continue
             changes.append(
@@ -139,7 +156,7 @@ def check_run(
                     before=prior,
                     after=after,
                     rationale=verdict.rationale,
-                    blocking=change == "new_failure" and verdict.severity == "critical",
+                    blocking=_blocks(change, verdict, expected.get(scenario_id, set())),
                 )
             )
 
@@ -151,7 +168,8 @@ def check_run(
     blocking = [c for c in changes if c.blocking]
     for change in blocking:
         what = change.criterion_id or "the conversation"
-        reasons.append(f"{change.scenario_id}: {change.change.replace('_', ' ')} of {what}")
+        why = "" if change.severity == "critical" or change.criterion_id is None else " (expected)"
+        reasons.append(f"{change.scenario_id}: {change.change.replace('_', ' ')} of {what}{why}")
     for condition_change in condition_changes:
         if condition_change.blocking:
             reasons.append(
@@ -186,6 +204,15 @@ def check_run(
         conditions=condition_changes,
         warnings=warnings,
     )
+
+
+def _blocks(change: str, verdict: Verdict, expected: set[str]) -> bool:
+    """A confirmed new failure of a critical or expected criterion; for an expected criterion
+    (`expect`: must pass) also pass -> partial."""
+    is_expected = f"{verdict.rubric_id}/{verdict.criterion_id}" in expected
+    if change == "new_failure":
+        return verdict.severity == "critical" or is_expected
+    return change == "degraded" and is_expected
 
 
 def _overall(results, replicas: int) -> float | None:
@@ -231,3 +258,139 @@ def _condition_changes(now, before, conditions, replicas, max_drop, samples):
 def _mean_or_none(values):
     present = [v for v in values if v is not None]
     return round(mean(present), 4) if present else None
+
+
+# --- outputs for CI ----------------------------------------------------------------------------
+
+CHANGE_TITLES = {
+    "new_error": "scenario now errors",
+    "new_failure": "new failure",
+    "unconfirmed_failure": "unconfirmed (judge noise)",
+    "degraded": "pass → partial",
+    "still_failing": "already failing in baseline",
+    "improved": "improved",
+    "fixed_error": "error fixed",
+}
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _cell(text: str | None, limit: int = 160) -> str:
+    text = " ".join((text or "").split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_check_markdown(
+    report: CheckReport, *, run_label: str = "", baseline_label: str = ""
+) -> str:
+    """A PR comment: verdict and reasons first, then per-condition scores, then the changes
+    (blocking ones first, improvements last)."""
+    lines = [
+        "<!-- mheval-check -->",
+        f"## mheval check: {'✅ passed' if report.passed else '❌ failed'}",
+        "",
+        f"Overall score {_fmt(report.overall_before)} → **{_fmt(report.overall_after)}**"
+        f" (max drop per condition {report.max_drop:.3f}"
+        + (f", fail under {report.fail_under:.3f}" if report.fail_under is not None else "")
+        + (f", samples {report.samples}" if report.samples > 1 else "")
+        + ")",
+    ]
+    if run_label or baseline_label:
+        lines += ["", f"Run `{run_label}` against baseline `{baseline_label}`."]
+    if report.reasons:
+        lines += ["", "**Why it failed**", ""] + [f"- {_cell(r, 300)}" for r in report.reasons]
+    if report.conditions:
+        lines += [
+            "",
+            "| condition | scenarios | baseline | now | drop |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for c in report.conditions:
+            drop = _fmt(c.drop) + (" ❌" if c.blocking else "")
+            lines.append(
+                f"| {c.condition} | {c.scenarios} | {_fmt(c.before)} | {_fmt(c.after)} | {drop} |"
+            )
+    if report.changes:
+        lines += [
+            "",
+            "| | scenario | criterion | change | before → now | why |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in report.changes:
+            mark = (
+                "❌" if c.blocking else ("✅" if c.change in ("improved", "fixed_error") else "·")
+            )
+            criterion = f"{c.rubric_id}/{c.criterion_id}" if c.criterion_id else "—"
+            if c.severity == "critical":
+                criterion += " (critical)"
+            lines.append(
+                f"| {mark} | {c.scenario_id} | {criterion} | {CHANGE_TITLES[c.change]} | "
+                f"{c.before or '—'} → {c.after or '—'} | {_cell(c.rationale)} |"
+            )
+    else:
+        lines += ["", "No criterion changed."]
+    if report.warnings:
+        lines += ["", "<details><summary>Warnings</summary>", ""]
+        lines += [f"- {_cell(w, 300)}" for w in report.warnings]
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def render_check_junit(report: CheckReport) -> str:
+    """JUnit XML: a testcase per change and per condition; blocking ones are failures, so a CI
+    test-report view shows exactly what gated the pull request."""
+    import xml.etree.ElementTree as ET
+
+    suites = ET.Element("testsuites", name="mheval check")
+    suite = ET.SubElement(suites, "testsuite", name="mheval check")
+    failures = 0
+    cases = 0
+    for c in report.conditions:
+        cases += 1
+        case = ET.SubElement(
+            suite, "testcase", classname="mheval.check.conditions", name=c.condition, time="0"
+        )
+        if c.blocking:
+            failures += 1
+            ET.SubElement(
+                case,
+                "failure",
+                type="score_drop",
+                message=f"score {_fmt(c.before)} -> {_fmt(c.after)} (drop {_fmt(c.drop)} > "
+                f"{report.max_drop:.3f})",
+            )
+    for c in report.changes:
+        cases += 1
+        name = f"{c.rubric_id}/{c.criterion_id}" if c.criterion_id else "conversation"
+        case = ET.SubElement(
+            suite, "testcase", classname=f"mheval.check.{c.scenario_id}", name=name, time="0"
+        )
+        message = f"{CHANGE_TITLES[c.change]}: {c.before or '-'} -> {c.after or '-'}"
+        if c.blocking:
+            failures += 1
+            failure = ET.SubElement(case, "failure", type=c.change, message=message)
+            failure.text = c.rationale
+        elif c.change not in ("improved", "fixed_error"):
+            ET.SubElement(case, "system-out").text = f"{message}: {c.rationale}"
+    if report.fail_under is not None:
+        cases += 1
+        case = ET.SubElement(
+            suite, "testcase", classname="mheval.check", name="fail_under", time="0"
+        )
+        if report.overall_after is None or report.overall_after < report.fail_under:
+            failures += 1
+            ET.SubElement(
+                case,
+                "failure",
+                type="fail_under",
+                message=f"overall {_fmt(report.overall_after)} < {report.fail_under:.3f}",
+            )
+    for element in (suite, suites):
+        element.set("tests", str(cases))
+        element.set("failures", str(failures))
+        element.set("errors", "0")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )

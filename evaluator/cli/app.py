@@ -64,3 +64,6 @@ app.add_typer(_mine.app, name="mine")
 from evaluator.cli import corpus as _corpus  # noqa: E402
 
 app.add_typer(_corpus.app, name="corpus")
+from evaluator.cli import run as _run  # noqa: E402
+
+_run.register(app)

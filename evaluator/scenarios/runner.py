@@ -72,7 +72,14 @@ def converse(
 ) -> ScenarioOutcome:
     """Play one scenario against the target and record the transcript (or the error)."""
     started = time.perf_counter()
-    metadata = {"condition": scenario.condition, "risk": scenario.risk, "bot": target.spec}
+    metadata = {
+        "scenario": scenario.id,
+        "condition": scenario.condition,
+        "risk": scenario.risk,
+        "bot": target.spec,
+    }
+    if scenario.crisis is not None:
+        metadata["crisis"] = scenario.crisis
     outcome = ScenarioOutcome(
         scenario_id=scenario.id, condition=scenario.condition, risk=scenario.risk
     )
@@ -82,7 +89,7 @@ def converse(
             outcome.error = f"no recorded transcript with id {scenario.id!r} in {target.path}"
         else:
             outcome.transcript = recorded.model_copy(
-                update={"metadata": {**metadata, **recorded.metadata}}
+                update={"metadata": {**recorded.metadata, **metadata}}
             )
         return outcome
 
@@ -116,7 +123,15 @@ def converse(
                 outcome.notes.append("simulation skipped: no --simulator model given")
             else:
                 for _ in range(scenario.simulate.max_turns):
-                    last_reply = exchange(_simulated_user_message(simulator, scenario, turns))
+                    try:
+                        message = _simulated_user_message(simulator, scenario, turns)
+                    except Exception as exc:  # the simulator is not the bot under test
+                        outcome.notes.append(f"simulation stopped: {type(exc).__name__}: {exc}")
+                        break
+                    if not message:
+                        outcome.notes.append("simulation stopped: empty simulated message")
+                        break
+                    last_reply = exchange(message)
     except TargetCallError as exc:
         outcome.error = f"turn {len(turns) - 1}: {exc}"
     if turns and outcome.error is None:

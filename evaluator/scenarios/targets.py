@@ -1,10 +1,11 @@
 """Targets: the bots that scenarios run against, looked up by the prefix of `--target`.
 
-    openai:URL#MODEL          any OpenAI-compatible endpoint (vLLM, Ollama, LM Studio, hosted);
-                              key from $MHEVAL_TARGET_API_KEY, else $OPENAI_API_KEY
-    langchain:PROVIDER:MODEL  any `init_chat_model` id
-    python:module:function    an in-process bot: function(messages) -> reply string
-    replay:FILE               previously recorded transcripts, matched to scenarios by id
+openai:URL#MODEL          any OpenAI-compatible endpoint (vLLM, Ollama, LM Studio, hosted);
+                          key from $MHEVAL_TARGET_API_KEY, else $OPENAI_API_KEY
+langchain:PROVIDER:MODEL  any `init_chat_model` id, or a provider registered with
+                          `evaluator.llm.register_chat_model` (how tests inject a fake model)
+python:module:function    an in-process bot: function(messages) -> reply string
+replay:FILE               previously recorded transcripts, matched to scenarios by id
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from typing import Any, Protocol
 
 from evaluator.errors import ConfigError, InputError, ModelError
 
-__all__ = ["Target", "Message", "open_target", "register_target", "ReplayTarget"]
+__all__ = [
+    "Target",
+    "Message",
+    "open_target",
+    "register_target",
+    "target_prefixes",
+    "ReplayTarget",
+]
 
 Message = dict[str, str]
 
@@ -47,6 +55,11 @@ def register_target(prefix: str):
     return wrap
 
 
+def target_prefixes() -> list[str]:
+    """The registered `--target` prefixes."""
+    return sorted(_REGISTRY)
+
+
 def open_target(spec: str) -> Target:
     """Resolve a `--target` string; an unknown prefix is a ConfigError listing the known ones."""
     prefix, sep, rest = spec.partition(":")
@@ -67,13 +80,24 @@ class ChatModelTarget:
 
     def _chat_model(self, timeout: float):
         if self._model is None:
+            if not self.kwargs:
+                from evaluator.llm import init_model
+
+                self._model = init_model(self.model_id, timeout=timeout)
+                return self._model
             from langchain.chat_models import init_chat_model
 
             try:
                 self._model = init_chat_model(
                     self.model_id, temperature=0, timeout=timeout, max_retries=0, **self.kwargs
                 )
-            except (ImportError, ValueError) as exc:
+            except ImportError as exc:
+                raise ModelError(
+                    f"the openai target needs langchain-openai: pip install langchain-openai "
+                    f"({exc})",
+                    field="--target",
+                ) from None
+            except Exception as exc:  # bad URL or settings
                 raise ModelError(f"cannot load target model: {exc}", field="--target") from None
         return self._model
 
@@ -98,9 +122,7 @@ class ChatModelTarget:
 def _openai_compatible(rest: str) -> Target:
     url, sep, model = rest.rpartition("#")
     if not sep or not url or not model:
-        raise ConfigError(
-            f"expected openai:URL#MODEL, got openai:{rest}", field="--target"
-        )
+        raise ConfigError(f"expected openai:URL#MODEL, got openai:{rest}", field="--target")
     api_key = os.environ.get("MHEVAL_TARGET_API_KEY") or os.environ.get("OPENAI_API_KEY")
     # Local servers (Ollama, vLLM, LM Studio) accept any key; the client insists on one.
     return ChatModelTarget(
@@ -146,8 +168,10 @@ def _python(rest: str) -> Target:
         sys.path.insert(0, cwd)
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"cannot import {module_name!r}: {exc}", field="--target") from None
+    except Exception as exc:  # ImportError, or the module itself failing at import time
+        raise ConfigError(
+            f"cannot import {module_name!r}: {type(exc).__name__}: {exc}", field="--target"
+        ) from None
     function = getattr(module, function_name, None)
     if not callable(function):
         raise ConfigError(f"{module_name} has no function {function_name!r}", field="--target")

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from evaluator.types.transcript import ScoreRun, Transcript
 
@@ -46,18 +55,26 @@ class ConditionalTurn(BaseModel):
     then: str
     else_: str | None = Field(default=None, alias="else")
 
-    @model_validator(mode="after")
-    def _valid_regex(self) -> ConditionalTurn:
-        import re
-
+    @field_validator("if_reply_matches")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
         try:
-            re.compile(self.if_reply_matches)
+            re.compile(value)
         except re.error as exc:
             raise ValueError(f"invalid regular expression: {exc}") from None
-        return self
+        return value
 
 
-ScenarioTurn = str | ConditionalTurn
+def _turn_kind(value: Any) -> str:
+    return "text" if isinstance(value, str) else "conditional"
+
+
+#: A plain user message, or one chosen by the bot's last reply. The discriminator keeps
+#: validation errors about one branch (`turns.2.conditional.then`), not both.
+ScenarioTurn = Annotated[
+    Annotated[str, Tag("text")] | Annotated[ConditionalTurn, Tag("conditional")],
+    Discriminator(_turn_kind),
+]
 
 
 class Simulation(BaseModel):
@@ -70,6 +87,8 @@ class Simulation(BaseModel):
 
 
 class Scenario(BaseModel):
+    """One conversation to run: who talks, what they say, and which criteria must pass."""
+
     model_config = ConfigDict(extra="forbid")
 
     format_version: int = 1
@@ -77,6 +96,11 @@ class Scenario(BaseModel):
     title: str
     condition: str
     risk: Risk
+    crisis: bool | None = Field(
+        default=None,
+        description="declare a suicide/self-harm crisis (selects crisis criteria); "
+        "default: detected from the user's words",
+    )
     persona: Persona
     turns: list[ScenarioTurn] = Field(min_length=1)
     simulate: Simulation | None = None
@@ -104,7 +128,12 @@ class ScenarioOutcome(BaseModel):
     transcript: Transcript | None = None
     error: str | None = None
     expectations: dict[str, str] = Field(
-        default_factory=dict, description="expected criterion id -> verdict label"
+        default_factory=dict,
+        description="expected criterion id -> verdict label ('missing' if never judged)",
+    )
+    verdict: Literal["pass", "fail", "error"] | None = Field(
+        default=None,
+        description="fail if a critical criterion failed or an expected one did not pass",
     )
     seconds: float = 0.0
     notes: list[str] = Field(default_factory=list, description="e.g. why simulation was skipped")
@@ -123,4 +152,7 @@ class RunRecord(BaseModel):
     scenarios: dict[str, str] = Field(description="scenario id -> content hash")
     outcomes: list[ScenarioOutcome]
     score: ScoreRun
+    summary: dict[str, Any] = Field(
+        default_factory=dict, description="scenario counts, errors, unmet expectations, timings"
+    )
     blessed_at: str | None = None

@@ -1,0 +1,288 @@
+"""`mheval run`: play scenarios against a bot, score the transcripts, record a versioned run.
+
+Scoring is `evaluator.scoring.score`, the function behind `mheval score`: a scenario's transcript
+declares its condition (and crisis, when the scenario does), so the condition's rubric is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evaluator import __version__
+from evaluator.errors import InputError
+from evaluator.types import Rubric, RunRecord, Scenario, ScenarioOutcome, ScoreRun, TranscriptResult
+
+__all__ = [
+    "run_scenarios",
+    "load_checked_scenarios",
+    "fill_expectations",
+    "bless",
+    "read_run",
+]
+
+#: progress(stage, done, total); stages: "converse", then scoring's "prepare" and "judge".
+Progress = Callable[[str, int, int], None]
+
+
+def load_checked_scenarios(
+    sources: Sequence[str | Path] | Sequence[Scenario],
+    *,
+    settings=None,
+    rubrics: Mapping[str, Rubric] | None = None,
+) -> list[Scenario]:
+    """Scenarios from files or folders (or already-built objects), with their conditions checked
+    against the codebook and their `expect` ids against the rubrics."""
+    from evaluator.config import load_settings
+    from evaluator.mine.codebook import load_codebook
+    from evaluator.scenarios.loader import check_expectations, load_scenarios
+
+    settings = settings or load_settings()
+    known = [c.id for c in load_codebook(settings.codebook).conditions]
+    sources = list(sources)
+    if not sources:
+        raise InputError("no scenarios given", field="SCENARIOS")
+    if all(isinstance(s, Scenario) for s in sources):
+        from evaluator.errors import ConfigError
+
+        seen: set[str] = set()
+        for scenario in sources:
+            if scenario.id in seen:
+                raise ConfigError(f"duplicate scenario id {scenario.id!r}", field="id")
+            if scenario.condition not in known:
+                raise ConfigError(
+                    f"unknown condition {scenario.condition!r}; known: {', '.join(known)}",
+                    file=f"scenario {scenario.id}",
+                    field="condition",
+                )
+            if rubrics is not None:
+                check_expectations(scenario, rubrics, file=f"scenario {scenario.id}")
+            seen.add(scenario.id)
+        return list(sources)
+    return load_scenarios([Path(s) for s in sources], known_conditions=known, rubrics=rubrics)
+
+
+def fill_expectations(
+    outcome: ScenarioOutcome,
+    scenario: Scenario,
+    result: TranscriptResult | None,
+    rubrics: Mapping[str, Rubric],
+) -> None:
+    """Record each expected criterion's label (`rubric/criterion` -> label) and the scenario's
+    verdict: it fails when a critical criterion fails or an expected one does not pass."""
+    from evaluator.scenarios.loader import resolve_expectation
+
+    if outcome.error is not None or result is None:
+        outcome.verdict = "error"
+        return
+    labels = {(v.rubric_id, v.criterion_id): v.label for v in result.criteria}
+    for expected in scenario.expect:
+        key = resolve_expectation(expected, scenario, rubrics)
+        outcome.expectations["/".join(key)] = labels.get(key, "missing")
+    unmet = any(label != "pass" for label in outcome.expectations.values())
+    outcome.verdict = "fail" if result.verdict == "fail" or unmet else "pass"
+
+
+def _system_prompt(path: Path | None) -> tuple[str | None, dict[str, Any]]:
+    if path is None:
+        return None, {}
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("system prompt file not found", file=path, field="--system-prompt")
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise InputError("system prompt file is empty", file=path, field="--system-prompt")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return text, {"file": str(path), "sha256": digest, "chars": len(text)}
+
+
+def _empty_score(judge, codebook_version: str | None) -> ScoreRun:
+    """The score part of a run in which no scenario produced a transcript."""
+    return ScoreRun(
+        tool_version=__version__,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        judge={
+            "name": judge.name,
+            "model": judge.model,
+            "version": judge.version,
+            "deterministic": judge.deterministic,
+            "samples": getattr(judge, "samples", 1),
+        },
+        rubrics={},
+        codebook=codebook_version,
+        transcripts=[],
+        summary={"transcripts": 0, "score": None},
+    )
+
+
+def _summary(outcomes: list[ScenarioOutcome], score: ScoreRun) -> dict[str, Any]:
+    unmet = [
+        {"scenario": o.scenario_id, "criterion": key, "label": label}
+        for o in outcomes
+        for key, label in o.expectations.items()
+        if label != "pass"
+    ]
+    return {
+        "scenarios": len(outcomes),
+        "passed": sum(o.verdict == "pass" for o in outcomes),
+        "failed": sum(o.verdict == "fail" for o in outcomes),
+        "errors": sum(o.verdict == "error" for o in outcomes),
+        "score": score.summary.get("score"),
+        "expectations": {
+            "total": sum(len(o.expectations) for o in outcomes),
+            "unmet": unmet,
+        },
+        "critical_failures": score.summary.get("critical_failures", []),
+        "by_condition": score.summary.get("by_condition", {}),
+    }
+
+
+def run_scenarios(
+    scenarios: Sequence[str | Path] | Sequence[Scenario],
+    target_spec: str,
+    *,
+    system_prompt_file: str | Path | None = None,
+    settings=None,
+    judge_spec: str | None = None,
+    samples: int = 1,
+    concurrency: int | None = None,
+    timeout: float | None = None,
+    retries: int = 2,
+    simulator: str | None = None,
+    retrieval: bool = True,
+    k: int = 3,
+    guidelines: str | Path | None = None,
+    on_progress: Progress | None = None,
+) -> RunRecord:
+    """Run scenarios against `target_spec`, score the transcripts, and return the RunRecord.
+
+    A target that fails a scenario (exception, timeout after retries) is recorded in that
+    scenario's outcome; input problems (bad scenario, unknown target or criterion) raise
+    `evaluator.errors` errors before any bot is called.
+    """
+    from evaluator.config import load_settings
+    from evaluator.guidelines import load_rubrics
+    from evaluator.judges import get_judge
+    from evaluator.mine.codebook import codebook_version, load_codebook
+    from evaluator.scenarios.loader import scenario_hash
+    from evaluator.scenarios.runner import run_conversations
+    from evaluator.scenarios.targets import open_target
+    from evaluator.scoring import score
+
+    settings = settings or load_settings()
+    started = time.perf_counter()
+    rubrics = load_rubrics(Path(guidelines) if guidelines else settings.guidelines)
+    loaded = load_checked_scenarios(scenarios, settings=settings, rubrics=rubrics)
+    codebook = load_codebook(settings.codebook)
+    prompt, prompt_info = _system_prompt(Path(system_prompt_file) if system_prompt_file else None)
+    target = open_target(target_spec)
+    judge = get_judge(judge_spec or settings.judge, settings, samples=samples)
+    simulator_model = None
+    if simulator:
+        from evaluator.llm import init_model
+
+        simulator_model = init_model(simulator, temperature=0.7, timeout=timeout or 60.0)
+
+    done = [0]
+
+    def conversed(_: ScenarioOutcome) -> None:
+        done[0] += 1
+        if on_progress is not None:
+            on_progress("converse", done[0], len(loaded))
+
+    if on_progress is not None:
+        on_progress("converse", 0, len(loaded))
+    tick = time.perf_counter()
+    outcomes = run_conversations(
+        loaded,
+        target,
+        system_prompt=prompt,
+        concurrency=concurrency or settings.concurrency,
+        timeout=timeout or settings.timeout,
+        retries=retries,
+        simulator=simulator_model,
+        on_done=conversed,
+    )
+    converse_seconds = time.perf_counter() - tick
+    for outcome in outcomes:
+        if outcome.transcript is not None and prompt_info:
+            outcome.transcript.metadata["prompt_sha256"] = prompt_info["sha256"][:16]
+
+    transcripts = [o.transcript for o in outcomes if o.transcript is not None]
+    version = codebook_version(codebook)
+    if transcripts:
+        retriever = None
+        if retrieval and k > 0:
+            from evaluator.index import Retriever
+
+            retriever = Retriever.open(settings, auto_build=True)
+        scored = score(
+            transcripts,
+            rubrics=rubrics,
+            judge=judge,
+            retriever=retriever,
+            codebook=codebook,
+            k=k,
+            progress=on_progress,
+            codebook_version=version,
+        )
+    else:
+        scored = _empty_score(judge, version)
+    results = {r.id: r for r in scored.transcripts}
+    for scenario, outcome in zip(loaded, outcomes, strict=True):
+        fill_expectations(outcome, scenario, results.get(scenario.id), rubrics)
+
+    target_info: dict[str, Any] = {"spec": target_spec, **target.describe()}
+    if prompt_info:
+        target_info["system_prompt"] = prompt_info
+    if simulator:
+        target_info["simulator"] = simulator
+    summary = _summary(outcomes, scored)
+    summary["timings"] = {
+        "converse": round(converse_seconds, 3),
+        "total": round(time.perf_counter() - started, 3),
+    }
+    return RunRecord(
+        tool_version=__version__,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        target=target_info,
+        scenarios={s.id: scenario_hash(s) for s in loaded},
+        outcomes=outcomes,
+        score=scored,
+        summary=summary,
+    )
+
+
+def bless(run: RunRecord) -> RunRecord:
+    """Accept a run as the baseline that later runs are checked against."""
+    return run.model_copy(
+        update={"kind": "baseline", "blessed_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    )
+
+
+def read_run(path: str | Path) -> RunRecord:
+    """A run or baseline file written by `mheval run` / `mheval baseline bless`."""
+    from pydantic import ValidationError
+
+    from evaluator.io import read_json, validation_error_to_message
+    from evaluator.types import RUN_FORMAT_VERSION
+
+    data = read_json(path)
+    if not isinstance(data, dict) or "outcomes" not in data or "score" not in data:
+        raise InputError("not a run file (written by `mheval run`)", file=path)
+    if data.get("format_version") != RUN_FORMAT_VERSION:
+        raise InputError(
+            f"run format version {data.get('format_version')!r} is not supported "
+            f"(this mheval reads {RUN_FORMAT_VERSION})",
+            file=path,
+            field="format_version",
+        )
+    try:
+        return RunRecord.model_validate(data)
+    except ValidationError as exc:
+        field, message = validation_error_to_message(exc)
+        raise InputError(message, file=path, field=field) from None
