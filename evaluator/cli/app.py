@@ -67,3 +67,9 @@ app.add_typer(_corpus.app, name="corpus")
 from evaluator.cli import run as _run  # noqa: E402
 
 _run.register(app)
+from evaluator.cli import findings as _findings  # noqa: E402
+
+app.command("findings", epilog=_findings.EPILOG)(_findings.findings)
+from evaluator.cli import guidelines as _guidelines  # noqa: E402
+
+app.add_typer(_guidelines.app, name="guidelines")

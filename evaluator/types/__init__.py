@@ -15,6 +15,29 @@ from evaluator.types.annotation import (
     RelevanceRules,
 )
 from evaluator.types.corpus import PLATFORMS, Post
+from evaluator.types.findings import (
+    FINDINGS_FORMAT_VERSION,
+    CellStat,
+    ContingencyTable,
+    Cooccurrence,
+    Findings,
+    GroupSummary,
+    PaperComparisonRow,
+    QuoteRef,
+    SentimentSummary,
+)
+from evaluator.types.guidelines import (
+    CriterionDiff,
+    CriterionPatch,
+    CriterionTemplate,
+    FieldChange,
+    Overrides,
+    RubricDiff,
+    RubricOverride,
+    RubricSetDiff,
+    TemplateLibrary,
+    Trigger,
+)
 from evaluator.types.ingest import (
     INGEST_FORMAT_VERSION,
     DropCounts,
@@ -32,17 +55,6 @@ from evaluator.types.mine import (
     MineReport,
     TokenUsage,
     ValidationReport,
-)
-from evaluator.types.findings import (
-    FINDINGS_FORMAT_VERSION,
-    CellStat,
-    ContingencyTable,
-    Cooccurrence,
-    Findings,
-    GroupSummary,
-    PaperComparisonRow,
-    QuoteRef,
-    SentimentSummary,
 )
 from evaluator.types.rubric import (
     BEHAVIOURS,
@@ -103,6 +115,16 @@ __all__ = [
     "PaperComparisonRow",
     "QuoteRef",
     "SentimentSummary",
+    "CriterionDiff",
+    "CriterionPatch",
+    "CriterionTemplate",
+    "FieldChange",
+    "Overrides",
+    "RubricDiff",
+    "RubricOverride",
+    "RubricSetDiff",
+    "TemplateLibrary",
+    "Trigger",
     "BEHAVIOURS",
     "Anchors",
     "AppliesWhen",
