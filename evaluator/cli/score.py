@@ -1,0 +1,197 @@
+"""`mheval score` and `mheval agreement`: parse flags, call the library, render."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from evaluator.cli._common import console, emit_json, err_console, examples, state
+
+__all__ = ["score", "agreement", "SCORE_EXAMPLES", "AGREEMENT_EXAMPLES"]
+
+SCORE_EXAMPLES = examples(
+    "mheval score examples/transcripts/ --html out/report.html --json out/result.json",
+    "mheval score chats.jsonl --judge openai:gpt-4o-mini --samples 3 --junit out/junit.xml",
+    "mheval score export.csv --format csv --no-retrieval --fail-under 0.8",
+    "mheval --json score transcripts/ > result.json",
+)
+AGREEMENT_EXAMPLES = examples(
+    "mheval agreement out/result.json labels.csv",
+    "mheval agreement out/result.json labels.jsonl --json out/agreement.json",
+)
+
+
+class PartialAs(StrEnum):
+    fail = "fail"
+    pass_ = "pass"
+
+
+def _progress():
+    """A transient progress bar on stderr; returns (callback, context manager)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+        disable=state.quiet or state.json,
+    )
+    tasks: dict[str, int] = {}
+    names = {"prepare": "retrieving voices", "judge": "judging"}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(names.get(stage, stage), total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return update, bar
+
+
+def score(
+    transcripts: list[Path] = typer.Argument(
+        ...,
+        help="Transcript files or directories (OpenAI JSON/JSONL, CSV, text, utterance files).",
+        show_default=False,
+    ),
+    fmt: str = typer.Option(
+        "auto", "--format", "-f", help="Force a format: openai, csv, text, utterances."
+    ),
+    judge: str | None = typer.Option(
+        None, "--judge", help="`local` (offline) or PROVIDER:MODEL. Default from config: local."
+    ),
+    samples: int = typer.Option(
+        1, "--samples", min=1, max=20, help="Judge each criterion N times (LLM judges)."
+    ),
+    k: int = typer.Option(3, "-k", min=0, max=20, help="User voices quoted per verdict."),
+    no_retrieval: bool = typer.Option(
+        False, "--no-retrieval", help="Do not open the corpus index; verdicts carry no voices."
+    ),
+    guidelines: Path | None = typer.Option(
+        None, "--guidelines", help="Folder of rubric YAML files (default: guidelines/)."
+    ),
+    json_file: Path | None = typer.Option(
+        None, "--json", help="Write the versioned result (ScoreRun) to FILE."
+    ),
+    markdown: Path | None = typer.Option(None, "--markdown", help="Write a Markdown report."),
+    html: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report."),
+    junit: Path | None = typer.Option(
+        None, "--junit", help="Write JUnit XML: one testcase per transcript x critical criterion."
+    ),
+    fail_under: float | None = typer.Option(
+        None,
+        "--fail-under",
+        min=0.0,
+        max=1.0,
+        help="Exit 1 when the run score (mean transcript score, 0-1) is below this.",
+    ),
+    skip_invalid: bool = typer.Option(
+        False,
+        "--skip-invalid",
+        help="Skip (and report) invalid records instead of stopping at the first one.",
+    ),
+    details: bool = typer.Option(
+        True, "--details/--summary-only", help="Print a table per transcript."
+    ),
+) -> None:
+    """Score transcripts against the rubrics; verdicts quote the transcript and user voices.
+
+    Exit codes: 0 every transcript passes; 1 a critical criterion failed, or the run score is below --fail-under; 2 bad input.
+    """  # noqa: E501 (typer keeps line breaks)
+    from evaluator.report import render_terminal, write_reports
+    from evaluator.scoring import score_files
+
+    update, bar = _progress()
+    with bar:
+        run = score_files(
+            transcripts,
+            settings=state.settings,
+            fmt=fmt,
+            judge=judge,
+            samples=samples,
+            retrieval=not no_retrieval,
+            k=k,
+            guidelines=guidelines,
+            skip_invalid=skip_invalid,
+            progress=update,
+        )
+    written = write_reports(run, markdown=markdown, html=html, junit=junit, json=json_file)
+    if state.json:
+        emit_json(run)
+    elif not state.quiet:
+        render_terminal(run, console, details=details)
+        for path in written:
+            console.print(f"[dim]wrote {path}[/dim]")
+    run_score = run.summary.get("score")
+    below = fail_under is not None and (run_score is None or run_score < fail_under)
+    if below and not state.json:
+        err_console.print(
+            f"[red]run score {run_score if run_score is not None else 'n/a'} is below "
+            f"--fail-under {fail_under}[/red]"
+        )
+    if below or any(result.verdict == "fail" for result in run.transcripts):
+        raise typer.Exit(1)
+
+
+def agreement(
+    scores: Path = typer.Argument(..., help="A result file of `mheval score --json`."),
+    labels: Path = typer.Argument(
+        ..., help="Human labels, CSV or JSONL: id, label[, criterion_id]."
+    ),
+    json_file: Path | None = typer.Option(None, "--json", help="Write the report to FILE."),
+    partial_as: PartialAs = typer.Option(
+        PartialAs.fail,
+        "--partial-as",
+        help="How a judge's `partial` counts against binary (pass/fail) human labels.",
+    ),
+) -> None:
+    """How often the judge agrees with people who labelled the same transcripts.
+
+    Reports accuracy, Cohen's kappa and the confusion matrix; for ordinal labels also weighted kappa and Spearman correlation.
+    """  # noqa: E501 (typer keeps line breaks)
+    from rich.table import Table
+
+    from evaluator.agreement import agreement_files
+    from evaluator.io import write_json
+
+    report = agreement_files(scores, labels, partial_as=partial_as.value)
+    if json_file is not None:
+        write_json(json_file, report)
+    if state.json:
+        emit_json(report)
+        return
+    for level in report.levels:
+        console.print(
+            f"[bold]{level.level}-level[/bold] ({level.scale}, n={level.n}): "
+            f"accuracy {level.accuracy:.2f} · kappa "
+            + (f"{level.kappa:.2f}" if level.kappa is not None else "n/a")
+            + (
+                f" · weighted kappa {level.weighted_kappa:.2f}"
+                if level.weighted_kappa is not None
+                else ""
+            )
+            + (f" · Spearman {level.spearman:.2f}" if level.spearman is not None else "")
+            + (
+                f" · Spearman vs score {level.spearman_score:.2f}"
+                if level.spearman_score is not None
+                else ""
+            )
+        )
+        table = Table(title="rows: human · columns: judge", title_justify="left")
+        table.add_column("")
+        for label in level.labels:
+            table.add_column(label, justify="right")
+        for label, row in zip(level.labels, level.confusion, strict=True):
+            table.add_row(label, *(str(n) for n in row))
+        if not state.quiet:
+            console.print(table)
+        notes = [f"{n} {reason}" for reason, n in level.excluded.items()]
+        if level.missing:
+            notes.append(f"{len(level.missing)} labelled items not in the scores file")
+        if notes and not state.quiet:
+            console.print("[dim]excluded: " + "; ".join(notes) + "[/dim]")
+    if json_file is not None and not state.quiet:
+        console.print(f"[dim]wrote {json_file}[/dim]")

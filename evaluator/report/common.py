@@ -1,0 +1,77 @@
+"""What every report format shares: verdict order, labels, one-line text, cited turns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from evaluator.types import ScoreRun, TranscriptResult, Verdict
+
+__all__ = [
+    "LABEL_RANK",
+    "ordered",
+    "one_line",
+    "problem_turns",
+    "run_line",
+    "format_score",
+    "criterion_title",
+    "criterion_titles",
+]
+
+#: Display order: what a reader must fix first comes first.
+LABEL_RANK = {"fail": 0, "partial": 1, "unscored": 2, "pass": 3, "not_applicable": 4}
+_SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2}
+
+
+def ordered(verdicts: Sequence[Verdict]) -> list[Verdict]:
+    """Failing critical criteria first, then by label, then by severity (stable otherwise)."""
+    return sorted(
+        verdicts,
+        key=lambda v: (
+            not (v.label == "fail" and v.severity == "critical"),
+            LABEL_RANK.get(v.label, 9),
+            _SEVERITY_RANK.get(v.severity, 9),
+        ),
+    )
+
+
+def one_line(text: str, limit: int = 110) -> str:
+    """The first sentence-ish part of a rationale, on one line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def problem_turns(result: TranscriptResult) -> dict[int, str]:
+    """Turn index -> worst label among failing/partial verdicts that cite it."""
+    worst: dict[int, str] = {}
+    for verdict in result.criteria:
+        if verdict.label not in ("fail", "partial"):
+            continue
+        for quote in verdict.evidence:
+            current = worst.get(quote.turn)
+            if current is None or LABEL_RANK[verdict.label] < LABEL_RANK[current]:
+                worst[quote.turn] = verdict.label
+    return worst
+
+
+def format_score(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def criterion_titles(run: ScoreRun) -> dict[str, str]:
+    """`rubric/criterion` -> title, from the run summary."""
+    return {
+        key: entry.get("title", entry.get("criterion", key))
+        for key, entry in run.summary.get("by_criterion", {}).items()
+    }
+
+
+def criterion_title(verdict: Verdict, titles: dict[str, str]) -> str:
+    return titles.get(f"{verdict.rubric_id}/{verdict.criterion_id}", verdict.criterion_id)
+
+
+def run_line(summary: dict) -> str:
+    """`8 transcripts: 5 pass, 3 fail; run score 0.71` for headers and terminal footers."""
+    return (
+        f"{summary.get('transcripts', 0)} transcripts: {summary.get('passed', 0)} pass, "
+        f"{summary.get('failed', 0)} fail; run score {format_score(summary.get('score'))}"
+    )

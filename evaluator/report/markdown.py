@@ -1,0 +1,179 @@
+"""A Markdown report a person reads: run overview, then per transcript the conversation with the
+turns that failing criteria cite marked, and each verdict with its evidence and user voices."""
+
+from __future__ import annotations
+
+from evaluator.report.common import (
+    criterion_title,
+    criterion_titles,
+    format_score,
+    ordered,
+    problem_turns,
+    run_line,
+)
+from evaluator.types import ScoreRun, TranscriptResult, Verdict
+
+__all__ = ["render_markdown"]
+
+_LABEL_ICON = {
+    "pass": "✅ pass",
+    "partial": "🟡 partial",
+    "fail": "❌ fail",
+    "unscored": "❔ unscored",
+    "not_applicable": "➖ n/a",
+}
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _quote_block(text: str) -> list[str]:
+    return [f"> {line}" if line.strip() else ">" for line in text.splitlines() or [""]]
+
+
+def _overview(run: ScoreRun) -> list[str]:
+    summary = run.summary
+    judge = run.judge
+    lines = [
+        "# mheval score report",
+        "",
+        f"**{run_line(summary)}**",
+        "",
+        f"- judge: `{judge.get('name')}` (model `{judge.get('model') or 'none'}`, "
+        f"version {judge.get('version')})",
+        f"- rubrics: {', '.join(f'`{k}` {v}' for k, v in run.rubrics.items())}",
+        f"- codebook: {run.codebook or 'n/a'} · mheval {run.tool_version} · {run.created_at}",
+        f"- user voices: {'on' if summary.get('retrieval') else 'off'}",
+        "",
+        "## By condition",
+        "",
+        "| condition | transcripts | pass | fail | mean score |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for condition, entry in summary.get("by_condition", {}).items():
+        lines.append(
+            f"| {condition} | {entry['transcripts']} | {entry['passed']} | {entry['failed']} "
+            f"| {format_score(entry['score'])} |"
+        )
+    lines += ["", "## Transcripts", "", "| transcript | verdict | score | conditions |"]
+    lines.append("|---|---|---:|---|")
+    for result in run.transcripts:
+        anchor = _anchor(result.id)
+        lines.append(
+            f"| [{_cell(result.id)}](#{anchor}) | {result.verdict} | "
+            f"{format_score(result.score)} | {', '.join(result.conditions) or '—'}"
+            f"{' · crisis' if result.crisis else ''} |"
+        )
+    if summary.get("critical_failures"):
+        lines += ["", "## Critical failures", ""]
+        for item in summary["critical_failures"]:
+            lines.append(f"- `{item['transcript']}`: {item['rubric']}/{item['criterion']}")
+    if summary.get("by_value"):
+        lines += ["", "## By value", "", "| value | verdicts | fail | mean score |"]
+        lines.append("|---|---:|---:|---:|")
+        for value, entry in summary["by_value"].items():
+            lines.append(
+                f"| {value} | {entry['scored']} | {entry['fail']} | "
+                f"{format_score(entry['score'])} |"
+            )
+    notes = []
+    if summary.get("unscored"):
+        notes.append(f"{len(summary['unscored'])} verdicts unscored (excluded from scores)")
+    if summary.get("evidence", {}).get("dropped"):
+        notes.append(
+            f"{summary['evidence']['dropped']} evidence quotes dropped (not in the transcript)"
+        )
+    for skipped in summary.get("skipped", []):
+        notes.append(f"skipped: {skipped}")
+    if notes:
+        lines += ["", "## Notes", "", *[f"- {note}" for note in notes]]
+    return lines
+
+
+def _anchor(transcript_id: str) -> str:
+    return "t-" + "".join(c if c.isalnum() else "-" for c in transcript_id.lower())
+
+
+def _verdict(verdict: Verdict, titles: dict[str, str], result: TranscriptResult) -> list[str]:
+    title = criterion_title(verdict, titles)
+    lines = [
+        f"#### {_LABEL_ICON.get(verdict.label, verdict.label)} · {title} "
+        f"({verdict.severity}, score {format_score(verdict.score)})",
+        "",
+        f"`{verdict.rubric_id}/{verdict.criterion_id}` — {verdict.rationale or 'no rationale'}",
+        "",
+    ]
+    for quote in verdict.evidence:
+        role = result.turns[quote.turn].role if quote.turn < len(result.turns) else "?"
+        lines.append(f"- evidence, turn {quote.turn} ({role}): “{_cell(quote.quote)}”")
+    if verdict.user_voices:
+        lines += ["", "What people with this experience say:", ""]
+        for voice in verdict.user_voices:
+            tags = ", ".join(t for t in (voice.condition, voice.sentiment, voice.value) if t)
+            lines.append(
+                f"> “{_cell(voice.quote)}” — `{voice.id}` ({tags}; similarity "
+                f"{voice.similarity:.2f})"
+            )
+            lines.append(">")
+        lines.pop()
+    lines.append("")
+    return lines
+
+
+def _transcript(result: TranscriptResult, titles: dict[str, str]) -> list[str]:
+    lines = [
+        f'<a id="{_anchor(result.id)}"></a>',
+        "",
+        f"## {result.id} — {result.verdict.upper()} (score {format_score(result.score)})",
+        "",
+    ]
+    facts = [f"conditions: {', '.join(result.conditions) or 'none'}"]
+    if result.detection.get("conditions_source"):
+        facts[0] += f" ({result.detection['conditions_source']})"
+    facts.append(f"crisis: {'yes' if result.crisis else 'no'}")
+    for key in ("bot", "prompt_version"):
+        if key in result.metadata:
+            facts.append(f"{key}: {result.metadata[key]}")
+    if result.source:
+        facts.append(f"source: `{result.source}`")
+    lines += [" · ".join(facts), ""]
+    if result.detection.get("reasons"):
+        lines += ["Detected from: " + "; ".join(result.detection["reasons"]), ""]
+    marked = problem_turns(result)
+    if result.turns:
+        lines += ["### Conversation", ""]
+        for index, turn in enumerate(result.turns):
+            flag = ""
+            if index in marked:
+                flag = (
+                    " ⚠️ **cited by a failing criterion**"
+                    if marked[index] == "fail"
+                    else (" ⚠️ cited by a partial criterion")
+                )
+            lines.append(f"**[{index}] {turn.role}**{flag}")
+            lines.append("")
+            lines += _quote_block(turn.content)
+            lines.append("")
+    lines += ["### Verdicts", ""]
+    applicable = [v for v in ordered(result.criteria) if v.label != "not_applicable"]
+    for verdict in applicable:
+        lines += _verdict(verdict, titles, result)
+    skipped = [v for v in result.criteria if v.label == "not_applicable"]
+    if skipped:
+        lines.append(
+            "Not applicable: "
+            + ", ".join(f"{criterion_title(v, titles)} ({v.rationale})" for v in skipped)
+        )
+        lines.append("")
+    return lines
+
+
+def render_markdown(run: ScoreRun) -> str:
+    """The whole report as Markdown (GitHub-flavoured)."""
+    titles = criterion_titles(run)
+    lines = _overview(run)
+    for result in run.transcripts:
+        lines += ["", "---", ""]
+        lines += _transcript(result, titles)
+    return "\n".join(lines).rstrip() + "\n"

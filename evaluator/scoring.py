@@ -1,0 +1,672 @@
+"""Score transcripts against rubrics: select rubrics, decide which criteria apply, retrieve the
+voices of people with the condition for each criterion, judge, check evidence, aggregate.
+
+The rules, stated once:
+
+* rubrics: `base` plus the rubric of every condition declared in the transcript's metadata
+  (`condition`: a string or list) or, if none is declared, detected in the user's turns by the
+  codebook's detector; crisis is declared (`crisis: true/false`) or detected the same way;
+* a criterion whose `applies_when` does not hold gets a `not_applicable` verdict (kept in the
+  output, excluded from the score); every given clause must hold (conditions: any of them
+  present; crisis: equals; user_intent: any regex matches a user turn);
+* a verdict's evidence quotes must be verbatim text of the turn they cite: quotes are re-located
+  to the right turn when the judge cited another, and dropped (and counted) when they occur
+  nowhere, so a report never shows words the conversation does not contain;
+* transcript score = weighted mean of the scores of pass/partial/fail verdicts (pass 1,
+  partial 0.5, fail 0 when the judge gives no number); `unscored` and `not_applicable` are
+  excluded and reported; transcript verdict = `fail` if any `critical` criterion fails;
+* run score = mean of the transcript scores.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from evaluator import __version__
+from evaluator.errors import ConfigError, InputError, ModelError
+from evaluator.judges.base import Judge, JudgeRequest
+from evaluator.types import (
+    AppliesWhen,
+    Codebook,
+    Criterion,
+    EvidenceQuote,
+    Rubric,
+    ScoreRun,
+    Transcript,
+    TranscriptResult,
+    Turn,
+    UserVoice,
+    Verdict,
+)
+
+__all__ = [
+    "DEFAULT_MAX_TURN_CHARS",
+    "LABEL_SCORES",
+    "Applicability",
+    "Progress",
+    "VoiceRetriever",
+    "applicability",
+    "resolve_conditions",
+    "ground_evidence",
+    "aggregate",
+    "summarise",
+    "score",
+    "score_files",
+]
+
+#: Longer turns are cut before they reach a judge (a pasted log must not blow the context).
+DEFAULT_MAX_TURN_CHARS = 4000
+#: Score of a label when the judge gives none.
+LABEL_SCORES = {"pass": 1.0, "partial": 0.5, "fail": 0.0}
+#: How many requests go to one `judge.judge` call (the judge parallelises inside a call; chunks
+#: only let the progress bar move).
+JUDGE_CHUNK = 64
+_QUERY_CHARS = 2000
+
+#: progress(stage, done, total)
+Progress = Callable[[str, int, int], None]
+
+
+class VoiceRetriever(Protocol):
+    """What scoring needs from the corpus index (`evaluator.index.Retriever`)."""
+
+    def voices_for(
+        self,
+        *,
+        text: str,
+        conditions: Sequence[str],
+        values: Sequence[str],
+        perspectives: Sequence[str],
+        k: int = 3,
+        mmr: bool = True,
+    ) -> list[UserVoice]: ...
+
+    def info(self) -> dict: ...
+
+
+# --- conditions and crisis -------------------------------------------------------------------
+
+
+def _declared_list(value: Any, *, transcript: Transcript, field: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    raise InputError(
+        f"must be a string or a list of strings, got {value!r}",
+        file=transcript.source,
+        field=f"metadata.{field}",
+    )
+
+
+def _declared_crisis(value: Any, transcript: Transcript) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "1", "0"):
+        return value.strip().lower() in ("true", "yes", "1")
+    raise InputError(
+        f"must be true or false, got {value!r}", file=transcript.source, field="metadata.crisis"
+    )
+
+
+def resolve_conditions(
+    transcript: Transcript, codebook: Codebook | None
+) -> tuple[list[str], bool, dict[str, Any]]:
+    """(conditions, crisis, detection record) for a transcript: declared in metadata, else
+    detected in the user's turns. The record says which, and quotes the words behind it."""
+    from evaluator.mine.detect import detect
+
+    user_text = "\n".join(t.content for t in transcript.turns if t.role == "user")
+    detected = detect(user_text, codebook) if codebook is not None else None
+    field = "conditions" if "conditions" in transcript.metadata else "condition"
+    declared = _declared_list(transcript.metadata.get(field), transcript=transcript, field=field)
+    known = [c.id for c in codebook.conditions] if codebook is not None else None
+    conditions: list[str] = []
+    reasons: list[str] = []
+    for name in declared:
+        key = name.lower()
+        if known is None or key in known:
+            conditions.append(key)
+            continue
+        mapped = detect(name, codebook).conditions
+        if len(mapped) != 1:
+            raise InputError(
+                f"unknown condition {name!r}; known: {', '.join(known)}",
+                file=transcript.source,
+                field=f"metadata.{field}",
+            )
+        conditions.append(mapped[0])
+        reasons.append(f"declared {name!r} read as {mapped[0]}")
+    conditions = list(dict.fromkeys(conditions))
+    declared_crisis = _declared_crisis(transcript.metadata.get("crisis"), transcript)
+    record: dict[str, Any] = {
+        "conditions_source": "declared" if declared else ("detected" if detected else "none"),
+        "crisis_source": "declared"
+        if declared_crisis is not None
+        else ("detected" if detected else "none"),
+    }
+    if detected is not None:
+        record["detected_conditions"] = list(detected.conditions)
+        record["detected_crisis"] = detected.crisis
+        reasons.extend(detected.reasons)
+    if not declared and detected is not None:
+        conditions = list(detected.conditions)
+    crisis = declared_crisis if declared_crisis is not None else bool(detected and detected.crisis)
+    record["reasons"] = reasons
+    return conditions, crisis, record
+
+
+# --- applies_when ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Applicability:
+    """Whether a criterion applies, why not if it does not, and which user turns matched."""
+
+    applies: bool
+    reason: str = ""
+    matched_turns: tuple[int, ...] = ()
+
+
+_PATTERNS: dict[str, re.Pattern] = {}
+
+
+def _pattern(expression: str, *, rubric: Rubric, criterion: Criterion) -> re.Pattern:
+    compiled = _PATTERNS.get(expression)
+    if compiled is None:
+        try:
+            compiled = re.compile(expression, re.IGNORECASE)
+        except re.error as exc:
+            raise ConfigError(
+                f"invalid user_intent regular expression {expression!r}: {exc}",
+                file=f"rubric {rubric.id}",
+                field=f"criteria.{criterion.id}.applies_when.user_intent",
+            ) from None
+        _PATTERNS[expression] = compiled
+    return compiled
+
+
+def applicability(
+    rule: AppliesWhen,
+    *,
+    transcript: Transcript,
+    conditions: Sequence[str],
+    crisis: bool,
+    rubric: Rubric,
+    criterion: Criterion,
+) -> Applicability:
+    """Evaluate `applies_when`: every clause given must hold; no clause means always."""
+    if rule.conditions and not set(rule.conditions) & set(conditions):
+        present = ", ".join(conditions) or "none"
+        return Applicability(
+            False, f"applies to {', '.join(rule.conditions)} (conditions here: {present})"
+        )
+    if rule.crisis is not None and rule.crisis != crisis:
+        return Applicability(
+            False, "applies only in a crisis" if rule.crisis else "applies only outside a crisis"
+        )
+    matched: tuple[int, ...] = ()
+    if rule.user_intent:
+        patterns = [_pattern(p, rubric=rubric, criterion=criterion) for p in rule.user_intent]
+        matched = tuple(
+            index
+            for index, turn in enumerate(transcript.turns)
+            if turn.role == "user" and any(p.search(turn.content) for p in patterns)
+        )
+        if not matched:
+            return Applicability(False, "the user never asks for what this criterion is about")
+    return Applicability(True, "", matched)
+
+
+# --- evidence --------------------------------------------------------------------------------
+
+
+def _find(quote: str, text: str) -> str | None:
+    """The exact span of `text` that `quote` stands for (whitespace and case may differ)."""
+    if quote in text:
+        return quote
+    words = quote.split()
+    if not words:
+        return None
+    match = re.search(r"\s+".join(re.escape(w) for w in words), text, re.IGNORECASE)
+    return match.group(0) if match else None
+
+
+def ground_evidence(
+    evidence: Iterable[EvidenceQuote], turns: Sequence[Turn]
+) -> tuple[list[EvidenceQuote], int]:
+    """Keep quotes that occur in the conversation (fixed to the turn and exact text they occur
+    in); return them and how many were dropped because they occur nowhere."""
+    kept: list[EvidenceQuote] = []
+    dropped = 0
+    for item in evidence:
+        order = [item.turn] if 0 <= item.turn < len(turns) else []
+        order += [i for i in range(len(turns)) if i != item.turn]
+        for index in order:
+            exact = _find(item.quote, turns[index].content)
+            if exact:
+                quote = EvidenceQuote(turn=index, quote=exact)
+                if quote not in kept:
+                    kept.append(quote)
+                break
+        else:
+            dropped += 1
+    return kept, dropped
+
+
+# --- aggregation -----------------------------------------------------------------------------
+
+
+def aggregate(verdicts: Sequence[Verdict]) -> tuple[float | None, str]:
+    """(weighted mean score over pass/partial/fail verdicts or None, `pass`/`fail`)."""
+    total = weight = 0.0
+    for verdict in verdicts:
+        if verdict.label not in LABEL_SCORES:
+            continue
+        value = verdict.score if verdict.score is not None else LABEL_SCORES[verdict.label]
+        total += verdict.weight * value
+        weight += verdict.weight
+    mean = round(total / weight, 4) if weight else None
+    failed = any(v.severity == "critical" and v.label == "fail" for v in verdicts)
+    return mean, "fail" if failed else "pass"
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def summarise(
+    results: Sequence[TranscriptResult], criteria: Mapping[tuple[str, str], Criterion]
+) -> dict[str, Any]:
+    """Run-level numbers: totals, per condition, per value, per criterion, and what was not
+    scored. `criteria` maps (rubric id, criterion id) to the criterion (for its values)."""
+    labels: Counter[str] = Counter()
+    by_condition: dict[str, list[TranscriptResult]] = defaultdict(list)
+    by_value: dict[str, list[Verdict]] = defaultdict(list)
+    by_criterion: dict[tuple[str, str], list[Verdict]] = defaultdict(list)
+    unscored, critical_failures = [], []
+    for result in results:
+        for condition in result.conditions or ["none"]:
+            by_condition[condition].append(result)
+        for verdict in result.criteria:
+            labels[verdict.label] += 1
+            key = (verdict.rubric_id, verdict.criterion_id)
+            by_criterion[key].append(verdict)
+            criterion = criteria.get(key)
+            if verdict.label != "not_applicable" and criterion is not None:
+                for value in criterion.values:
+                    by_value[value].append(verdict)
+            if verdict.label == "unscored":
+                unscored.append({"transcript": result.id, "criterion": verdict.criterion_id})
+            if verdict.label == "fail" and verdict.severity == "critical":
+                critical_failures.append(
+                    {
+                        "transcript": result.id,
+                        "rubric": verdict.rubric_id,
+                        "criterion": verdict.criterion_id,
+                    }
+                )
+    scores = [r.score for r in results if r.score is not None]
+
+    def verdict_stats(verdicts: Sequence[Verdict]) -> dict[str, Any]:
+        counts = Counter(v.label for v in verdicts)
+        scored = [
+            v.score if v.score is not None else LABEL_SCORES[v.label]
+            for v in verdicts
+            if v.label in LABEL_SCORES
+        ]
+        return {
+            "n": len(verdicts),
+            "scored": len(scored),
+            "score": _mean(scored),
+            **{label: counts.get(label, 0) for label in ("pass", "partial", "fail")},
+            "unscored": counts.get("unscored", 0),
+            "not_applicable": counts.get("not_applicable", 0),
+        }
+
+    per_criterion = {}
+    for (rubric_id, criterion_id), verdicts in sorted(by_criterion.items()):
+        criterion = criteria.get((rubric_id, criterion_id))
+        per_criterion[f"{rubric_id}/{criterion_id}"] = {
+            "rubric": rubric_id,
+            "criterion": criterion_id,
+            "title": criterion.title if criterion else criterion_id,
+            "severity": verdicts[0].severity,
+            "values": list(criterion.values) if criterion else [],
+            **verdict_stats(verdicts),
+        }
+    return {
+        "transcripts": len(results),
+        "passed": sum(r.verdict == "pass" for r in results),
+        "failed": sum(r.verdict == "fail" for r in results),
+        "score": _mean(scores),
+        "labels": {
+            label: labels.get(label, 0)
+            for label in ("pass", "partial", "fail", "unscored", "not_applicable")
+        },
+        "critical_failures": critical_failures,
+        "unscored": unscored,
+        "by_condition": {
+            condition: {
+                "transcripts": len(items),
+                "score": _mean([r.score for r in items if r.score is not None]),
+                "passed": sum(r.verdict == "pass" for r in items),
+                "failed": sum(r.verdict == "fail" for r in items),
+                "pass_rate": round(sum(r.verdict == "pass" for r in items) / len(items), 4),
+            }
+            for condition, items in sorted(by_condition.items())
+        },
+        "by_value": {value: verdict_stats(v) for value, v in sorted(by_value.items())},
+        "by_criterion": per_criterion,
+    }
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def _capped(transcript: Transcript, max_chars: int) -> Transcript:
+    """The transcript as a judge sees it: each turn cut to `max_chars` (a prefix, so quotes a
+    judge takes from it are still verbatim text of the original)."""
+    if all(len(t.content) <= max_chars for t in transcript.turns):
+        return transcript
+    turns = [
+        t
+        if len(t.content) <= max_chars
+        else Turn(
+            role=t.role,
+            content=t.content[:max_chars] + f" [... {len(t.content) - max_chars} chars cut]",
+        )
+        for t in transcript.turns
+    ]
+    return transcript.model_copy(update={"turns": turns})
+
+
+def _query_text(transcript: Transcript, matched: Sequence[int]) -> str:
+    """What the person said that the criterion is about: the turns that matched its intent, or
+    all user turns."""
+    indices = matched or [i for i, t in enumerate(transcript.turns) if t.role == "user"]
+    return "\n".join(transcript.turns[i].content for i in indices)[:_QUERY_CHARS]
+
+
+def _select(rubrics: Mapping[str, Rubric], conditions: Sequence[str]) -> list[Rubric]:
+    from evaluator.guidelines import select_rubrics
+
+    return list(select_rubrics(rubrics, list(conditions)))
+
+
+@dataclass
+class _Planned:
+    """One (transcript, criterion) pair: either a request for the judge or a fixed verdict."""
+
+    transcript_index: int
+    rubric: Rubric
+    criterion: Criterion
+    request: JudgeRequest | None = None
+    verdict: Verdict | None = None
+
+
+def _normalise(
+    verdict: Verdict,
+    plan: _Planned,
+    transcript: Transcript,
+    judge: Judge,
+    grounding: Counter,
+) -> Verdict:
+    """Make a judge's verdict consistent with the rubric and the conversation."""
+    request = plan.request
+    if verdict.criterion_id != plan.criterion.id or verdict.rubric_id != plan.rubric.id:
+        raise ModelError(
+            f"judge {judge.name!r} answered {verdict.rubric_id}/{verdict.criterion_id} for "
+            f"{plan.rubric.id}/{plan.criterion.id}: verdicts out of order"
+        )
+    evidence, dropped = ground_evidence(verdict.evidence, transcript.turns)
+    grounding["quotes"] += len(verdict.evidence)
+    grounding["dropped"] += dropped
+    score = verdict.score
+    if verdict.label in LABEL_SCORES and score is None:
+        score = LABEL_SCORES[verdict.label]
+    if verdict.label not in LABEL_SCORES:
+        score = None
+    return verdict.model_copy(
+        update={
+            "evidence": evidence,
+            "score": score,
+            "severity": plan.criterion.severity,
+            "weight": plan.criterion.weight,
+            "user_voices": list(verdict.user_voices or request.user_voices),
+        }
+    )
+
+
+def score(
+    transcripts: Sequence[Transcript],
+    *,
+    rubrics: Mapping[str, Rubric],
+    judge: Judge,
+    retriever: VoiceRetriever | None = None,
+    codebook: Codebook | None = None,
+    k: int = 3,
+    max_turn_chars: int = DEFAULT_MAX_TURN_CHARS,
+    progress: Progress | None = None,
+    skipped: Sequence[str] = (),
+    codebook_version: str | None = None,
+) -> ScoreRun:
+    """Score transcripts; returns the versioned `ScoreRun` (see the module docstring for rules).
+
+    `retriever=None` scores without user voices. All judge requests of the run go to the judge
+    in a few large calls so an LLM judge can run them concurrently.
+    """
+    if not transcripts:
+        raise InputError("no transcripts to score", field="TRANSCRIPTS")
+    if not rubrics:
+        raise ConfigError("no rubrics loaded", field="guidelines")
+    started = time.perf_counter()
+    timings: Counter[str] = Counter()
+    resolved: list[tuple[list[str], bool, dict[str, Any]]] = []
+    plans: list[_Planned] = []
+    used_rubrics: dict[str, str] = {}
+    voices_cache: dict[tuple, tuple[UserVoice, ...]] = {}
+    criteria_index: dict[tuple[str, str], Criterion] = {}
+
+    for index, transcript in enumerate(transcripts):
+        tick = time.perf_counter()
+        conditions, crisis, record = resolve_conditions(transcript, codebook)
+        resolved.append((conditions, crisis, record))
+        timings["detect"] += time.perf_counter() - tick
+        judged = _capped(transcript, max_turn_chars)
+        for rubric in _select(rubrics, conditions):
+            used_rubrics[rubric.id] = rubric.version
+            for criterion in rubric.criteria:
+                criterion_index = (rubric.id, criterion.id)
+                criteria_index[criterion_index] = criterion
+                plan = _Planned(index, rubric, criterion)
+                check = applicability(
+                    criterion.applies_when,
+                    transcript=transcript,
+                    conditions=conditions,
+                    crisis=crisis,
+                    rubric=rubric,
+                    criterion=criterion,
+                )
+                if not check.applies:
+                    plan.verdict = Verdict(
+                        criterion_id=criterion.id,
+                        rubric_id=rubric.id,
+                        label="not_applicable",
+                        rationale=check.reason,
+                        severity=criterion.severity,
+                        weight=criterion.weight,
+                        judge=judge.name,
+                        deterministic=True,
+                    )
+                    plans.append(plan)
+                    continue
+                voices: tuple[UserVoice, ...] = ()
+                if retriever is not None and k > 0:
+                    tick = time.perf_counter()
+                    voice_conditions = list(criterion.conditions) or (
+                        [rubric.condition] if rubric.condition else list(conditions)
+                    )
+                    key = (
+                        _query_text(transcript, check.matched_turns),
+                        tuple(voice_conditions),
+                        tuple(criterion.values),
+                        tuple(criterion.perspectives),
+                    )
+                    if key not in voices_cache:
+                        voices_cache[key] = tuple(
+                            retriever.voices_for(
+                                text=key[0],
+                                conditions=list(key[1]),
+                                values=list(key[2]),
+                                perspectives=list(key[3]),
+                                k=k,
+                                mmr=True,
+                            )
+                        )
+                    voices = voices_cache[key]
+                    timings["retrieve"] += time.perf_counter() - tick
+                plan.request = JudgeRequest(
+                    transcript=judged,
+                    rubric=rubric,
+                    criterion=criterion,
+                    conditions=tuple(conditions),
+                    crisis=crisis,
+                    user_voices=voices,
+                )
+                plans.append(plan)
+        if progress is not None:
+            progress("prepare", index + 1, len(transcripts))
+
+    pending = [plan for plan in plans if plan.request is not None]
+    grounding: Counter[str] = Counter()
+    tick = time.perf_counter()
+    for start in range(0, len(pending), JUDGE_CHUNK):
+        chunk = pending[start : start + JUDGE_CHUNK]
+        verdicts = judge.judge([plan.request for plan in chunk])
+        if len(verdicts) != len(chunk):
+            raise ModelError(
+                f"judge {judge.name!r} returned {len(verdicts)} verdicts for {len(chunk)} requests"
+            )
+        for plan, verdict in zip(chunk, verdicts, strict=True):
+            plan.verdict = _normalise(
+                verdict, plan, transcripts[plan.transcript_index], judge, grounding
+            )
+        if progress is not None:
+            progress("judge", min(start + JUDGE_CHUNK, len(pending)), len(pending))
+    timings["judge"] += time.perf_counter() - tick
+
+    by_transcript: dict[int, list[Verdict]] = defaultdict(list)
+    for plan in plans:
+        by_transcript[plan.transcript_index].append(plan.verdict)
+    results = []
+    for index, transcript in enumerate(transcripts):
+        conditions, crisis, record = resolved[index]
+        verdicts = by_transcript[index]
+        mean, verdict = aggregate(verdicts)
+        results.append(
+            TranscriptResult(
+                id=transcript.id,
+                score=mean,
+                verdict=verdict,
+                conditions=conditions,
+                crisis=crisis,
+                detection=record,
+                criteria=verdicts,
+                metadata=transcript.metadata,
+                source=transcript.source,
+                turns=transcript.turns,
+            )
+        )
+    summary = summarise(results, criteria_index)
+    summary["evidence"] = {"quotes": grounding["quotes"], "dropped": grounding["dropped"]}
+    summary["skipped"] = list(skipped)
+    summary["retrieval"] = retriever is not None and k > 0
+    timings["total"] = time.perf_counter() - started
+    return ScoreRun(
+        tool_version=__version__,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        judge={
+            "name": judge.name,
+            "model": judge.model,
+            "version": judge.version,
+            "deterministic": judge.deterministic,
+            "samples": getattr(judge, "samples", 1),
+        },
+        rubrics=dict(sorted(used_rubrics.items())),
+        codebook=codebook_version,
+        index=(retriever.info() if retriever is not None and k > 0 else {"enabled": False}),
+        timings={name: round(seconds, 3) for name, seconds in timings.items()},
+        transcripts=results,
+        summary=summary,
+    )
+
+
+def score_files(
+    paths: Sequence[str | Path],
+    *,
+    settings=None,
+    fmt: str = "auto",
+    judge: str | None = None,
+    samples: int = 1,
+    retrieval: bool = True,
+    k: int = 3,
+    guidelines: str | Path | None = None,
+    skip_invalid: bool = False,
+    max_turn_chars: int = DEFAULT_MAX_TURN_CHARS,
+    progress: Progress | None = None,
+) -> ScoreRun:
+    """`mheval score`: read transcripts, load rubrics, codebook, judge and (unless
+    `retrieval=False`) the corpus index from `settings`, and score."""
+    from evaluator.config import load_settings
+    from evaluator.guidelines import load_rubrics
+    from evaluator.judges import get_judge
+    from evaluator.mine.codebook import codebook_version, load_codebook
+    from evaluator.transcripts import read_transcripts
+
+    settings = settings or load_settings()
+    tick = time.perf_counter()
+    skipped: list[str] = []
+    transcripts = read_transcripts(
+        paths, fmt, skip_invalid=skip_invalid, on_skip=lambda s: skipped.append(str(s))
+    )
+    read_seconds = time.perf_counter() - tick
+    rubrics = load_rubrics(Path(guidelines) if guidelines else settings.guidelines)
+    codebook = load_codebook(settings.codebook)
+    the_judge = get_judge(judge or settings.judge, settings, samples=samples)
+    retriever = None
+    if retrieval and k > 0:
+        from evaluator.index import Retriever
+
+        tick = time.perf_counter()
+        retriever = Retriever.open(settings, auto_build=True)
+        open_seconds = time.perf_counter() - tick
+    try:
+        run = score(
+            transcripts,
+            rubrics=rubrics,
+            judge=the_judge,
+            retriever=retriever,
+            codebook=codebook,
+            k=k,
+            max_turn_chars=max_turn_chars,
+            progress=progress,
+            skipped=skipped,
+            codebook_version=codebook_version(codebook),
+        )
+    finally:
+        if retriever is not None:
+            retriever.close()
+    run.timings["read"] = round(read_seconds, 3)
+    if retriever is not None:
+        run.timings["index_open"] = round(open_seconds, 3)
+    return run
