@@ -1,0 +1,178 @@
+"""Score the local annotator on the hand-labelled dev set, and time it on a corpus.
+
+    python bench/bench_local_annotator.py                 # dev-set scores
+    python bench/bench_local_annotator.py --errors        # ... plus disagreements per field
+    python bench/bench_local_annotator.py --corpus corpus_index/corpus.jsonl.gz   # posts/s
+
+Metrics: precision/recall/F1 for `relevant` and `crisis` over all gold posts; macro-F1 (and
+micro-F1) over the labels with >= 5 gold posts for conditions, perspectives and values, computed
+over all gold posts (an irrelevant post has no labels); Cohen's kappa for post_sentiment over
+the posts BOTH gold and the annotator call relevant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from evaluator.io import iter_jsonl  # noqa: E402
+from evaluator.mine.local import LocalAnnotator  # noqa: E402
+from evaluator.types import Post  # noqa: E402
+
+DEV = ROOT / "bench" / "data" / "mine_dev"
+MIN_SUPPORT = 5
+
+
+def to_post(row: dict) -> Post:
+    """Dev posts are raw corpus rows; fields the Post schema lacks (source) go to meta."""
+    known = set(Post.model_fields)
+    meta = dict(row.get("meta") or {})
+    meta.update({k: v for k, v in row.items() if k not in known})
+    return Post.model_validate({**{k: v for k, v in row.items() if k in known}, "meta": meta})
+
+
+def prf(gold: list[bool], pred: list[bool]) -> tuple[float, float, float]:
+    tp = sum(g and p for g, p in zip(gold, pred, strict=True))
+    fp = sum(p and not g for g, p in zip(gold, pred, strict=True))
+    fn = sum(g and not p for g, p in zip(gold, pred, strict=True))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def multilabel(gold: list[list[str]], pred: list[list[str]]) -> tuple[float, float, dict]:
+    support = Counter(label for labels in gold for label in set(labels))
+    scored = sorted(label for label, n in support.items() if n >= MIN_SUPPORT)
+    per_label = {}
+    tp_all = fp_all = fn_all = 0
+    for label in scored:
+        g = [label in labels for labels in gold]
+        p = [label in labels for labels in pred]
+        per_label[label] = (support[label], *prf(g, p))
+        tp_all += sum(a and b for a, b in zip(g, p, strict=True))
+        fp_all += sum(b and not a for a, b in zip(g, p, strict=True))
+        fn_all += sum(a and not b for a, b in zip(g, p, strict=True))
+    macro = sum(v[3] for v in per_label.values()) / len(per_label) if per_label else 0.0
+    micro = 2 * tp_all / (2 * tp_all + fp_all + fn_all) if tp_all else 0.0
+    return macro, micro, per_label
+
+
+def kappa(a: list[str], b: list[str]) -> float:
+    n = len(a)
+    if not n:
+        return 0.0
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    ca, cb = Counter(a), Counter(b)
+    expected = sum(ca[k] * cb[k] for k in ca) / (n * n)
+    return (observed - expected) / (1 - expected) if expected < 1 else 1.0
+
+
+def score(gold_rows: list[dict], predictions: dict) -> dict:
+    preds = [predictions[row["id"]] for row in gold_rows]
+    result = {"posts": len(gold_rows)}
+    for name in ("relevant", "crisis"):
+        p, r, f = prf([bool(g[name]) for g in gold_rows], [getattr(x, name) for x in preds])
+        result[name] = {"precision": p, "recall": r, "f1": f}
+    for name in ("conditions", "perspectives", "values"):
+        macro, micro, per_label = multilabel(
+            [g[name] for g in gold_rows], [getattr(x, name) for x in preds]
+        )
+        result[name] = {"macro_f1": macro, "micro_f1": micro, "per_label": per_label}
+    both = [(g, x) for g, x in zip(gold_rows, preds, strict=True) if g["relevant"] and x.relevant]
+    result["post_sentiment"] = {
+        "kappa_both_relevant": kappa(
+            [g["post_sentiment"] for g, _ in both], [x.post_sentiment for _, x in both]
+        ),
+        "n": len(both),
+    }
+    return result
+
+
+def show_errors(gold_rows: list[dict], predictions: dict, posts: dict) -> None:
+    for g in gold_rows:
+        x = predictions[g["id"]]
+        diffs = []
+        for name in ("relevant", "crisis", "post_sentiment"):
+            if g[name] != getattr(x, name):
+                diffs.append(f"{name}: gold={g[name]} pred={getattr(x, name)}")
+        for name in ("conditions", "perspectives", "values"):
+            if set(g[name]) != set(getattr(x, name)):
+                diffs.append(f"{name}: gold={sorted(g[name])} pred={sorted(getattr(x, name))}")
+        if diffs:
+            print("=" * 100)
+            print(g["id"], "|", posts[g["id"]].text[:500].replace("\n", " "))
+            for line in diffs:
+                print("   ", line)
+            for impact in x.impacts:
+                print(
+                    "    PRED:",
+                    impact.perspective,
+                    impact.value,
+                    impact.sentiment,
+                    "|",
+                    impact.supporting_quote[:150],
+                )
+            for impact in g["impacts"]:
+                print(
+                    "    GOLD:",
+                    impact["perspective"],
+                    impact["value"],
+                    impact["sentiment"],
+                    "|",
+                    impact["supporting_quote"][:150],
+                )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, help="time the annotator on this corpus")
+    parser.add_argument("--errors", action="store_true", help="print disagreements")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    annotator = LocalAnnotator()
+    if args.corpus:
+        posts = [to_post(row) for _, row in iter_jsonl(args.corpus)]
+        annotator.annotate(posts[:1])  # load the model and train the classifiers
+        ready = time.perf_counter()
+        annotations = annotator.annotate(posts)
+        elapsed = time.perf_counter() - ready
+        relevant = sum(a.relevant for a in annotations)
+        print(
+            f"setup {ready - started:.1f}s; {len(posts)} posts in {elapsed:.1f}s "
+            f"= {len(posts) / elapsed:.1f} posts/s; relevant {relevant}"
+        )
+        return
+
+    posts = {row["id"]: to_post(row) for _, row in iter_jsonl(DEV / "posts.jsonl")}
+    gold_rows = [row for _, row in iter_jsonl(DEV / "gold.jsonl")]
+    ordered = [posts[row["id"]] for row in gold_rows]
+    predictions = {a.id: a for a in annotator.annotate(ordered)}
+    result = score(gold_rows, predictions)
+    if args.errors:
+        show_errors(gold_rows, predictions, posts)
+    print(
+        json.dumps(result, indent=1, default=lambda v: round(v, 3) if isinstance(v, float) else v)
+    )
+    summary = (
+        f"n={result['posts']} relevance F1={result['relevant']['f1']:.3f} "
+        f"crisis F1={result['crisis']['f1']:.3f} "
+        f"condition macro={result['conditions']['macro_f1']:.3f} "
+        f"sentiment kappa={result['post_sentiment']['kappa_both_relevant']:.3f} "
+        f"perspective micro={result['perspectives']['micro_f1']:.3f} "
+        f"macro={result['perspectives']['macro_f1']:.3f} "
+        f"value macro={result['values']['macro_f1']:.3f} micro={result['values']['micro_f1']:.3f}"
+    )
+    print(summary)
+
+
+if __name__ == "__main__":
+    main()

