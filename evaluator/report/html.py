@@ -28,6 +28,18 @@ _CHART_WIDTH = 720
 _ROW = 30
 _LABEL_WIDTH = 190
 _BAR_WIDTH = 440
+#: Keys the template reads, for result files written by other tools or older versions.
+_SUMMARY_DEFAULTS = {
+    "transcripts": 0,
+    "passed": 0,
+    "failed": 0,
+    "labels": {"fail": 0},
+    "by_value": {},
+    "unscored": [],
+    "skipped": [],
+    "evidence": {"dropped": 0},
+    "retrieval": False,
+}
 
 
 @dataclass(frozen=True)
@@ -187,7 +199,7 @@ def render_html(run: ScoreRun) -> str:
         .get_template("report.html.j2")
         .render(
             run=run,
-            summary=run.summary,
+            summary={**_SUMMARY_DEFAULTS, **run.summary},
             run_line=run_line(run.summary),
             run_score=format_score(run.summary.get("score")),
             chart=condition_chart(run),

@@ -161,10 +161,8 @@ def _transcript(result: TranscriptResult, titles: dict[str, str]) -> list[str]:
         lines += _verdict(verdict, titles, result)
     skipped = [v for v in result.criteria if v.label == "not_applicable"]
     if skipped:
-        lines.append(
-            "Not applicable: "
-            + ", ".join(f"{criterion_title(v, titles)} ({v.rationale})" for v in skipped)
-        )
+        lines += ["Not applicable:", ""]
+        lines += [f"- {criterion_title(v, titles)}: {v.rationale}" for v in skipped]
         lines.append("")
     return lines
 

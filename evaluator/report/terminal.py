@@ -45,7 +45,7 @@ def transcript_table(result: TranscriptResult, titles: dict[str, str]) -> Table:
     if result.crisis:
         caption += " · crisis"
     if hidden:
-        caption += f" · {hidden} criteria not applicable"
+        caption += f" · {hidden} {'criterion' if hidden == 1 else 'criteria'} not applicable"
     table = Table(title=header, caption=caption, title_justify="left", expand=False)
     table.add_column("criterion", overflow="fold", max_width=38)
     table.add_column("sev", style="dim")
@@ -88,7 +88,8 @@ def summary_tables(run: ScoreRun) -> Group:
     notes = []
     labels = summary.get("labels", {})
     if labels.get("unscored"):
-        notes.append(f"{labels['unscored']} verdicts unscored (excluded from scores)")
+        count = labels["unscored"]
+        notes.append(f"{count} verdict{'s' if count != 1 else ''} unscored (excluded from scores)")
     dropped = summary.get("evidence", {}).get("dropped", 0)
     if dropped:
         notes.append(f"{dropped} evidence quotes dropped: not found in the transcript")
