@@ -73,3 +73,6 @@ app.command("findings", epilog=_findings.EPILOG)(_findings.findings)
 from evaluator.cli import guidelines as _guidelines  # noqa: E402
 
 app.add_typer(_guidelines.app, name="guidelines")
+from evaluator.cli import index as _index  # noqa: E402
+
+app.add_typer(_index.app, name="index")

