@@ -15,9 +15,9 @@ __all__ = ["SCRUB_KINDS", "scrub_text"]
 #: Kinds in the order they are applied, with their placeholders.
 SCRUB_KINDS = {"url": "<URL>", "email": "<EMAIL>", "user": "<USER>", "phone": "<PHONE>"}
 
-_URL = re.compile(r"(?:\bhttps?://|\bwww\.)[^\s<>\"'\]\[(){}]+", re.IGNORECASE)
+_URL = re.compile(r"(?:https?://|\bwww\.)[^\s<>\"'\]\[(){}]+", re.IGNORECASE)
 _URL_TRAILING = ".,;:!?*'\""
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Reddit u/name and /u/name (3-20 characters), then @handles (Twitter, TikTok, Bluesky's
 # name.bsky.social, Instagram); an @ inside a word (an address) is not a handle.
 _REDDIT_USER = re.compile(r"(?<![\w/])/?u/[A-Za-z0-9_-]{3,20}\b")
@@ -72,8 +72,7 @@ def _substitute_urls(text: str) -> tuple[str, int]:
     return _URL.sub(replace, text), count
 
 
-def scrub_text(text: str) -> tuple[str, dict[str, int]]:
-    """Return the scrubbed text and how many items of each kind were replaced."""
+def _scrub_once(text: str) -> tuple[str, dict[str, int]]:
     counts = dict.fromkeys(SCRUB_KINDS, 0)
     if "://" in text or "www." in text or "WWW." in text:
         text, counts["url"] = _substitute_urls(text)
@@ -88,3 +87,19 @@ def scrub_text(text: str) -> tuple[str, dict[str, int]]:
     if _DIGIT_RUN.search(text):
         text, counts["phone"] = _substitute(_PHONE, text, "<PHONE>", _is_phone)
     return text, counts
+
+
+def scrub_text(text: str) -> tuple[str, dict[str, int]]:
+    """Return the scrubbed text and how many items of each kind were replaced.
+
+    Passes repeat until one finds nothing: a replacement can expose a neighbour that the
+    lookbehinds hid (`a@b.cc+d@e.org`), and the fixed point is what makes scrubbing idempotent.
+    Each pass replaces real characters with placeholders no pattern matches, so it ends.
+    """
+    total = dict.fromkeys(SCRUB_KINDS, 0)
+    while True:
+        text, counts = _scrub_once(text)
+        if not any(counts.values()):
+            return text, total
+        for kind, number in counts.items():
+            total[kind] += number
