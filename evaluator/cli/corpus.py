@@ -148,7 +148,8 @@ def ingest(
 def _render(report) -> None:
     from rich.table import Table
 
-    table = Table(title=f"Ingested into {report.output}", title_justify="left")
+    console.print(f"[bold]Ingested into[/bold] {report.output}")
+    table = Table()
     table.add_column("platform")
     table.add_column("posts in", justify="right")
     table.add_column("posts out", justify="right")
