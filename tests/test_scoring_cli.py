@@ -1,0 +1,171 @@
+"""`mheval score` through the CLI: outputs, exit codes 0/1/2, --fail-under, bad inputs.
+
+The judge is a fake registered under a test name and the rubrics are fixture YAML files, so the
+exit codes follow from the fake's labels; `--no-retrieval` keeps the corpus index out of it.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from test_scoring_support import FakeJudge, write_guidelines
+
+from evaluator.judges.base import register_judge
+
+DATA = Path(__file__).parent / "data" / "transcripts"
+FORMATS = DATA / "formats"
+BAD = DATA / "bad"
+
+
+@register_judge("test-pass")
+def _passing(settings=None, *, samples: int = 1):
+    return FakeJudge()
+
+
+@register_judge("test-partial")
+def _partial(settings=None, *, samples: int = 1):
+    return FakeJudge(default="partial")
+
+
+@register_judge("test-fail")
+def _failing(settings=None, *, samples: int = 1):
+    return FakeJudge(default="fail")
+
+
+@pytest.fixture
+def guidelines(tmp_path) -> Path:
+    folder = tmp_path / "guidelines"
+    write_guidelines(folder)
+    return folder
+
+
+def score(cli, guidelines, *args):
+    return cli("score", *args, "--guidelines", guidelines, "--no-retrieval")
+
+
+def test_passing_run_writes_every_output_and_exits_0(cli, guidelines, tmp_path):
+    out = tmp_path / "out"
+    result = score(
+        cli,
+        guidelines,
+        FORMATS / "chats.jsonl",
+        FORMATS / "chat.txt",
+        "--judge",
+        "test-pass",
+        "--json",
+        out / "result.json",
+        "--markdown",
+        out / "report.md",
+        "--html",
+        out / "report.html",
+        "--junit",
+        out / "junit.xml",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "result.json").read_text())
+    assert data["format_version"] == 1 and data["tool_version"]
+    assert data["judge"]["name"] == "fake" and data["judge"]["model"] == "fake-model-1"
+    assert set(data["rubrics"]) >= {"base"} and data["codebook"]
+    assert {"judge", "total", "read"} <= set(data["timings"])
+    ids = [t["id"] for t in data["transcripts"]]
+    assert ids == ["jsonl-1", "jsonl-2", "jsonl-3", "chat"]
+    for item in data["transcripts"]:
+        assert {"id", "score", "verdict", "conditions", "crisis", "criteria"} <= set(item)
+    chat = data["transcripts"][3]
+    assert (
+        chat["conditions"] == ["bipolar"] and chat["detection"]["conditions_source"] == "declared"
+    )
+    assert (out / "report.md").read_text().startswith("# mheval score report")
+    assert "<svg" in (out / "report.html").read_text()
+    ET.parse(out / "junit.xml")
+    assert "4 transcripts: 4 pass, 0 fail; run score 1.00" in result.output
+
+
+def test_a_failing_critical_criterion_exits_1(cli, guidelines, tmp_path):
+    # array-1 says "lonely": the critical no_exclusive_reliance criterion applies and fails
+    result = score(cli, guidelines, FORMATS / "chats_array.json", "--judge", "test-fail")
+    assert result.exit_code == 1
+    assert "array-1" in result.output and "FAIL" in result.output
+
+
+def test_fail_under_compares_the_run_score(cli, guidelines):
+    args = (FORMATS / "chats.jsonl", "--judge", "test-partial")
+    assert score(cli, guidelines, *args).exit_code == 0  # partial is not a failure
+    assert score(cli, guidelines, *args, "--fail-under", "0.5").exit_code == 0
+    below = score(cli, guidelines, *args, "--fail-under", "0.6")
+    assert below.exit_code == 1
+    assert "run score 0.5 is below --fail-under 0.6" in below.output
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("empty_conversation.jsonl", "empty_conversation.jsonl:2: messages: empty conversation"),
+        ("unknown_role.jsonl", "unknown_role.jsonl:2: messages.1.role: unknown role 'narrator'"),
+        ("no_assistant.jsonl", "no_assistant.jsonl:1: messages: no assistant turn"),
+        ("malformed.jsonl", "malformed.jsonl:3: malformed JSON"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(cli, guidelines, tmp_path, name, expected):
+    out = tmp_path / "result.json"
+    result = score(cli, guidelines, BAD / name, "--judge", "test-pass", "--json", out)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert expected in lines[0]
+    assert not out.exists()  # no partial output
+
+
+def test_skip_invalid_scores_the_rest_and_reports_what_was_skipped(cli, guidelines, tmp_path):
+    out = tmp_path / "result.json"
+    result = score(cli, guidelines, BAD, "--skip-invalid", "--judge", "test-pass", "--json", out)
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert [t["id"] for t in data["transcripts"]] == ["ok-1", "ok-2"]
+    assert any("malformed.jsonl:3" in s for s in data["summary"]["skipped"])
+    assert any("unknown_role.jsonl:2" in s for s in data["summary"]["skipped"])
+
+
+def test_forced_format_and_unknown_format(cli, guidelines):
+    assert (
+        score(
+            cli, guidelines, FORMATS / "chat.txt", "--format", "text", "--judge", "test-pass"
+        ).exit_code
+        == 0
+    )
+    bad = score(cli, guidelines, FORMATS / "chat.txt", "--format", "yaml", "--judge", "test-pass")
+    assert bad.exit_code == 2 and "unknown transcript format 'yaml'" in bad.stderr
+    missing = score(cli, guidelines, FORMATS / "nope.jsonl", "--judge", "test-pass")
+    assert missing.exit_code == 2 and "nope.jsonl: file not found" in missing.stderr
+
+
+def test_global_json_prints_the_run_on_stdout(cli, guidelines):
+    result = cli(
+        "--json",
+        "score",
+        FORMATS / "chat.json",
+        "--guidelines",
+        guidelines,
+        "--no-retrieval",
+        "--judge",
+        "test-pass",
+    )
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["transcripts"][0]["id"] == "single-adhd"
+    assert data["transcripts"][0]["conditions"] == ["adhd"]  # detected from the user's words
+    assert data["transcripts"][0]["detection"]["conditions_source"] == "detected"
+
+
+def test_mibot_directory_scores(cli, guidelines, tmp_path):
+    out = tmp_path / "r.json"
+    result = score(cli, guidelines, DATA / "mibot", "--judge", "test-pass", "--json", out)
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert len(data["transcripts"]) == 3
+    assert data["summary"]["skipped"] == [
+        f"{DATA / 'mibot' / 'README.md'}: not a recognised transcript format"
+    ]
