@@ -61,9 +61,16 @@ def root(
 from evaluator.cli import mine as _mine  # noqa: E402
 
 app.add_typer(_mine.app, name="mine")
+from evaluator.cli import index as _index  # noqa: E402
+
+app.add_typer(_index.app, name="index")
 from evaluator.cli import corpus as _corpus  # noqa: E402
 
 app.add_typer(_corpus.app, name="corpus")
+from evaluator.cli import score as _score  # noqa: E402
+
+app.command("score", epilog=_score.SCORE_EXAMPLES)(_score.score)
+app.command("agreement", epilog=_score.AGREEMENT_EXAMPLES)(_score.agreement)
 from evaluator.cli import run as _run  # noqa: E402
 
 _run.register(app)
@@ -73,6 +80,3 @@ app.command("findings", epilog=_findings.EPILOG)(_findings.findings)
 from evaluator.cli import guidelines as _guidelines  # noqa: E402
 
 app.add_typer(_guidelines.app, name="guidelines")
-from evaluator.cli import index as _index  # noqa: E402
-
-app.add_typer(_index.app, name="index")

@@ -3,6 +3,7 @@
 Submodules group them by pipeline stage; import from here.
 """
 
+from evaluator.types.agreement import AGREEMENT_FORMAT_VERSION, AgreementLevel, AgreementReport
 from evaluator.types.annotation import (
     Annotation,
     AnnotatorInfo,
@@ -14,6 +15,7 @@ from evaluator.types.annotation import (
     PostSentiment,
     RelevanceRules,
 )
+from evaluator.types.check import CheckReport, ConditionChange, CriterionChange
 from evaluator.types.corpus import PLATFORMS, Post
 from evaluator.types.findings import (
     FINDINGS_FORMAT_VERSION,
@@ -73,6 +75,17 @@ from evaluator.types.rubric import (
     Rubric,
     Severity,
 )
+from evaluator.types.scenario import (
+    RUN_FORMAT_VERSION,
+    ConditionalTurn,
+    Persona,
+    Risk,
+    RunRecord,
+    Scenario,
+    ScenarioOutcome,
+    ScenarioTurn,
+    Simulation,
+)
 from evaluator.types.transcript import (
     SCORE_FORMAT_VERSION,
     EvidenceQuote,
@@ -87,6 +100,9 @@ from evaluator.types.transcript import (
 )
 
 __all__ = [
+    "AGREEMENT_FORMAT_VERSION",
+    "AgreementLevel",
+    "AgreementReport",
     "INDEX_FORMAT_VERSION",
     "EmbeddingModelInfo",
     "IndexBuildReport",
@@ -100,6 +116,9 @@ __all__ = [
     "LabelDef",
     "PostSentiment",
     "RelevanceRules",
+    "CheckReport",
+    "ConditionChange",
+    "CriterionChange",
     "PLATFORMS",
     "Post",
     "INGEST_FORMAT_VERSION",
@@ -144,6 +163,15 @@ __all__ = [
     "LocalSignals",
     "Rubric",
     "Severity",
+    "RUN_FORMAT_VERSION",
+    "ConditionalTurn",
+    "Persona",
+    "Risk",
+    "RunRecord",
+    "Scenario",
+    "ScenarioOutcome",
+    "ScenarioTurn",
+    "Simulation",
     "SCORE_FORMAT_VERSION",
     "EvidenceQuote",
     "Role",
