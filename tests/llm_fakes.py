@@ -60,6 +60,7 @@ def invalid_json_answer(name: str = "LLMExtraction") -> AIMessage:
 class ScriptedChatModel(GenericFakeChatModel):
     messages: Any = Field(default_factory=lambda: iter(()))
     script: dict[str, list[Any]]
+    model_name: str = "scripted"
     calls: list[str] = Field(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 

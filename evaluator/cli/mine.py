@@ -96,7 +96,7 @@ def _render_report(report) -> None:
     summary.add_row("crisis", str(report.crisis))
     errors = f"[red]{report.errors}[/red]" if report.errors else "0"
     summary.add_row("errors", errors)
-    if info.model:
+    if report.quotes_repaired is not None:
         summary.add_row(
             "quote checks",
             f"{report.quotes_repaired} repaired, {report.impacts_dropped} impacts dropped "
@@ -214,8 +214,9 @@ def run(
 
 def _scores_table(field) -> Table:
     table = Table(title=f"{field.field} ({field.kind}, {field.posts} posts)", title_justify="left")
-    for column in ("label", "precision", "recall", "F1", "gold", "predicted", "in macro"):
-        table.add_column(column, justify="left" if column == "label" else "right")
+    table.add_column("label", no_wrap=True)
+    for column in ("precision", "recall", "F1", "gold", "predicted", "in macro"):
+        table.add_column(column, justify="right")
     for score in field.labels:
         table.add_row(
             escape(score.label),
@@ -230,10 +231,8 @@ def _scores_table(field) -> Table:
 
 
 def _confusion_table(field) -> Table:
-    table = Table(
-        title=f"{field.field}: confusion (rows gold, columns predicted)", title_justify="left"
-    )
-    table.add_column("gold \\ pred")
+    table = Table(title=f"{field.field}: gold (rows) × predicted (columns)", title_justify="left")
+    table.add_column("gold \\ pred", no_wrap=True)
     for label in field.confusion_labels:
         table.add_column(escape(label), justify="right")
     for label, row in zip(field.confusion_labels, field.confusion, strict=True):

@@ -21,7 +21,7 @@ from typing import Any
 
 from evaluator import __version__
 from evaluator.errors import ConfigError, InputError, ModelError
-from evaluator.io import atomic_write, iter_jsonl, validation_error_to_message
+from evaluator.io import atomic_write
 from evaluator.mine.base import Annotator, annotator_factory
 from evaluator.types import Annotation, AnnotatorInfo, Codebook, MineReport, Post
 
@@ -39,19 +39,19 @@ def partial_path(out: Path) -> Path:
 
 def read_posts(path: str | Path) -> Iterator[Post]:
     """Posts of a normalised corpus (JSONL, optionally gzipped); a bad row names file and line."""
-    from pydantic import ValidationError
+    from evaluator.corpus import read_corpus
 
-    for line, data in iter_jsonl(path):
-        try:
-            yield Post.model_validate(data)
-        except ValidationError as exc:
-            field, message = validation_error_to_message(exc)
-            raise InputError(
-                f"{message} (is this a normalised corpus? run `mheval corpus ingest` first)",
-                file=path,
-                line=line,
-                field=field,
-            ) from None
+    try:
+        yield from read_corpus(path)
+    except InputError as exc:
+        if exc.field is None:
+            raise
+        raise InputError(
+            f"{exc.message} (is this a normalised corpus? run `mheval corpus ingest` first)",
+            file=exc.file,
+            line=exc.line,
+            field=exc.field,
+        ) from None
 
 
 def select_posts(
@@ -198,9 +198,9 @@ def _report(
         products=distribution(
             impact.product for row in relevant for impact in row.impacts if impact.product
         ),
-        quotes_repaired=getattr(stats, "quotes_repaired", 0),
-        impacts_dropped=getattr(stats, "impacts_dropped", 0),
-        labels_other=getattr(stats, "labels_other", 0),
+        quotes_repaired=getattr(stats, "quotes_repaired", None),
+        impacts_dropped=getattr(stats, "impacts_dropped", None),
+        labels_other=getattr(stats, "labels_other", None),
         usage=usage.report() if usage is not None else None,
         elapsed_seconds=round(time.monotonic() - started, 3),
     )
@@ -258,7 +258,7 @@ def mine(
     selected_ids = {post.id for post in posts}
     resumed = len(selected_ids & done.keys())
     todo = [post for post in posts if post.id not in done]
-    size = batch_size or getattr(annotator, "batch_size", None) or 64
+    size = batch_size or getattr(annotator, "batch_size", None) or 32
     if progress:
         progress(resumed, len(posts))
 

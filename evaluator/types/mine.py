@@ -77,7 +77,8 @@ class TokenUsage(BaseModel):
 
 
 class MineReport(BaseModel):
-    """Summary of a `mheval mine` run over the whole output file (resumed rows included)."""
+    """Summary of a `mheval mine` run over the whole output file (resumed rows included).
+    Quote and label checks apply to model output only; they are None for other annotators."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -98,9 +99,15 @@ class MineReport(BaseModel):
     perspectives: dict[str, int]
     values: dict[str, int]
     products: dict[str, int]
-    quotes_repaired: int = 0
-    impacts_dropped: int = Field(default=0, description="impacts whose quote is not in the post")
-    labels_other: int = Field(default=0, description="labels outside the codebook, set to other")
+    quotes_repaired: int | None = Field(
+        default=None, description="model quotes replaced by the matching span of the post"
+    )
+    impacts_dropped: int | None = Field(
+        default=None, description="impacts whose quote is not in the post"
+    )
+    labels_other: int | None = Field(
+        default=None, description="labels outside the codebook, set to other"
+    )
     usage: TokenUsage | None = None
     elapsed_seconds: float
 
