@@ -17,8 +17,10 @@ team that brings its own corpus gets rubrics driven by its own data. Rules, in s
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 from evaluator.errors import ConfigError
 from evaluator.types.findings import Findings
@@ -35,13 +37,22 @@ _CURATED = EvidenceRef(
 )
 
 
-def load_library(path=None) -> TemplateLibrary:
+def load_library(path: Path | None = None) -> TemplateLibrary:
     """The curated template library (the packaged one unless `path` is given)."""
-    from evaluator.io import load_yaml_model
+    from evaluator.guidelines.rubrics import load_yaml_file
 
     if path is None:
-        path = resources.files("evaluator.guidelines") / "library.yaml"
-    return load_yaml_model(str(path), TemplateLibrary, error=ConfigError)
+        return _packaged_library()
+    return load_yaml_file(path, TemplateLibrary)
+
+
+@functools.cache
+def _packaged_library() -> TemplateLibrary:
+    from evaluator.guidelines.rubrics import load_yaml_file
+
+    return load_yaml_file(
+        Path(str(resources.files("evaluator.guidelines") / "library.yaml")), TemplateLibrary
+    )
 
 
 @dataclass
