@@ -27,8 +27,7 @@ from pydantic import ValidationError
 from evaluator import __version__
 from evaluator.errors import InputError
 from evaluator.io import iter_jsonl, open_text, read_json, validation_error_to_message
-from evaluator.types import ScoreRun, TranscriptResult
-from evaluator.types.agreement import AgreementLevel, AgreementReport
+from evaluator.types import AgreementLevel, AgreementReport, ScoreRun, TranscriptResult
 
 __all__ = ["HumanLabel", "read_labels", "load_score_run", "agreement", "agreement_files"]
 
