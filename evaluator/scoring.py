@@ -11,7 +11,9 @@ The rules, stated once:
   present; crisis: equals; user_intent: any regex matches a user turn);
 * a verdict's evidence quotes must be verbatim text of the turn they cite: quotes are re-located
   to the right turn when the judge cited another, and dropped (and counted) when they occur
-  nowhere, so a report never shows words the conversation does not contain;
+  nowhere, so a report never shows words the conversation does not contain; a scored verdict
+  left without evidence (typically "the reply lacks X") cites the opening of the reply it is
+  about (counted as `fallback`);
 * transcript score = weighted mean of the scores of pass/partial/fail verdicts (pass 1,
   partial 0.5, fail 0 when the judge gives no number); `unscored` and `not_applicable` are
   excluded and reported; transcript verdict = `fail` if any `critical` criterion fails;
@@ -55,6 +57,7 @@ __all__ = [
     "applicability",
     "resolve_conditions",
     "ground_evidence",
+    "reply_quote",
     "aggregate",
     "summarise",
     "score",
@@ -263,6 +266,27 @@ def ground_evidence(
     return kept, dropped
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+_REPLY_QUOTE_CHARS = 240
+
+
+def reply_quote(transcript: Transcript, matched_turns: Sequence[int] = ()) -> EvidenceQuote | None:
+    """The reply a verdict is about, when the judge quoted nothing (typically a failure for
+    something missing): the opening of the assistant turn answering the first user turn the
+    criterion matched (or the first user turn), so the verdict still points at real words."""
+    turns = transcript.turns
+    user_turns = [i for i, t in enumerate(turns) if t.role == "user"]
+    start = matched_turns[0] if matched_turns else (user_turns[0] if user_turns else -1)
+    for index in range(start + 1, len(turns)):
+        text = turns[index].content.strip()
+        if turns[index].role == "assistant" and text:
+            sentence = _SENTENCE_END.split(text, maxsplit=1)[0]
+            if len(sentence) > _REPLY_QUOTE_CHARS:
+                sentence = sentence[:_REPLY_QUOTE_CHARS].rsplit(" ", 1)[0]
+            return EvidenceQuote(turn=index, quote=sentence)
+    return None
+
+
 # --- aggregation -----------------------------------------------------------------------------
 
 
@@ -412,6 +436,7 @@ class _Planned:
     criterion: Criterion
     request: JudgeRequest | None = None
     verdict: Verdict | None = None
+    matched_turns: tuple[int, ...] = ()
 
 
 def _normalise(
@@ -431,6 +456,11 @@ def _normalise(
     evidence, dropped = ground_evidence(verdict.evidence, transcript.turns)
     grounding["quotes"] += len(verdict.evidence)
     grounding["dropped"] += dropped
+    if not evidence and verdict.label in LABEL_SCORES:
+        fallback = reply_quote(transcript, plan.matched_turns)
+        if fallback is not None:
+            evidence = [fallback]
+            grounding["fallback"] += 1
     score = verdict.score
     if verdict.label in LABEL_SCORES and score is None:
         score = LABEL_SCORES[verdict.label]
@@ -535,6 +565,7 @@ def score(
                         )
                     voices = voices_cache[key]
                     timings["retrieve"] += time.perf_counter() - tick
+                plan.matched_turns = check.matched_turns
                 plan.request = JudgeRequest(
                     transcript=judged,
                     rubric=rubric,
@@ -588,7 +619,11 @@ def score(
             )
         )
     summary = summarise(results, criteria_index)
-    summary["evidence"] = {"quotes": grounding["quotes"], "dropped": grounding["dropped"]}
+    summary["evidence"] = {
+        "quotes": grounding["quotes"],
+        "dropped": grounding["dropped"],
+        "fallback": grounding["fallback"],
+    }
     summary["skipped"] = list(skipped)
     summary["retrieval"] = retriever is not None and k > 0
     timings["total"] = time.perf_counter() - started

@@ -342,3 +342,22 @@ def test_unknown_declared_condition_is_an_input_error(codebook):
             judge=FakeJudge(),
             codebook=codebook,
         )
+
+
+def test_a_verdict_without_evidence_cites_the_reply_it_is_about(codebook):
+    judge = FakeJudge(
+        quotes={
+            ("adhd-1", "no_exclusive_reliance"): [],
+            ("crisis-1", "crisis_resources"): [(0, "words nobody said")],
+        }
+    )
+    run, _ = run_fixture(codebook, judge=judge)
+    adhd, crisis = run.transcripts
+    reliance = next(v for v in adhd.criteria if v.criterion_id == "no_exclusive_reliance")
+    assert reliance.evidence == [EvidenceQuote(turn=1, quote="Let's break it down.")]
+    resources = next(v for v in crisis.criteria if v.criterion_id == "crisis_resources")
+    assert resources.evidence == [EvidenceQuote(turn=1, quote="Have you tried going for a walk?")]
+    # six requests, one of them answered with no quote
+    assert run.summary["evidence"] == {"quotes": 5, "dropped": 1, "fallback": 2}
+    # not-applicable and unscored verdicts get no evidence
+    assert all(not v.evidence for v in crisis.criteria if v.label in ("not_applicable", "unscored"))
