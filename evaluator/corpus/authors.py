@@ -7,10 +7,9 @@ has it can test guessed usernames against the hashes.
 
 from __future__ import annotations
 
-import hmac
 import os
 import secrets
-from hashlib import sha256
+from hashlib import blake2b
 from pathlib import Path
 
 from evaluator.errors import ConfigError
@@ -24,12 +23,18 @@ SALT_FILENAME = ".mheval-salt"
 _NO_AUTHOR = frozenset({"", "[deleted]", "[removed]", "deleted", "none", "null", "nan"})
 
 
+def _as_key(salt: str) -> bytes:
+    """BLAKE2b keys are at most 64 bytes: a longer salt is hashed down to 64."""
+    key = salt.encode("utf-8")
+    return key if len(key) <= 64 else blake2b(key).digest()
+
+
 class AuthorHasher:
     """Hash author ids with one salt, loaded or generated lazily (only if an author shows up)."""
 
     def __init__(self, salt_file: Path, configured_salt: str | None = None) -> None:
         self.salt_file = salt_file
-        self._key: bytes | None = configured_salt.encode("utf-8") if configured_salt else None
+        self._key: bytes | None = _as_key(configured_salt) if configured_salt else None
         self.source = "config" if configured_salt else "unused"
 
     def _load_key(self) -> bytes:
@@ -46,7 +51,7 @@ class AuthorHasher:
                 handle.write(salt + "\n")
             os.chmod(self.salt_file, 0o600)
             self.source = "generated"
-        return salt.encode("utf-8")
+        return _as_key(salt)
 
     def __call__(self, platform: str, author: object) -> str | None:
         """`platform:author` hashed with the salt; None when there is no real author."""
@@ -57,5 +62,6 @@ class AuthorHasher:
             return None
         if self._key is None:
             self._key = self._load_key()
-        message = f"{platform}:{name}".encode()
-        return hmac.new(self._key, message, sha256).hexdigest()[:24]
+        # Keyed BLAKE2b is a MAC in its own right, and several times faster than HMAC-SHA256.
+        digest = blake2b(f"{platform}:{name}".encode(), key=self._key, digest_size=12)
+        return digest.hexdigest()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -143,6 +144,13 @@ def normalise_timestamp(value: object) -> str | None:
     Returns None when the value cannot be read as a time (the raw value is then lost: a date
     nobody can parse is no use downstream).
     """
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        # Fast path for epoch seconds (Pushshift, TikTok): no datetime objects.
+        seconds = value / 1000.0 if value > 1e11 else value
+        try:
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+        except (OverflowError, OSError, ValueError):
+            return None
     parsed = _parse(value)
     if parsed is None:
         return None

@@ -28,7 +28,9 @@ _PHONE = re.compile(
     r"(?<![\w+/.-])(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,5}\)[\s.-]?|\d{2,5}[\s.-])\d{3,4}[\s.-]?\d{3,5}"
     r"(?![\w/-]|\.\d)"
 )
-_DIGIT_RUN = re.compile(r"\d{3}")
+# A cheap pre-check (spelled out: `[0-9][0-9][0-9]` scans faster than `\d{3}`).
+_DIGIT_RUN = re.compile(r"[0-9][0-9][0-9]")
+_MIN_PHONE_DIGITS = 9
 
 
 def _trim_url(match: re.Match[str]) -> tuple[str, str]:
@@ -40,7 +42,7 @@ def _trim_url(match: re.Match[str]) -> tuple[str, str]:
 
 def _is_phone(number: str) -> bool:
     digits = sum(ch.isdigit() for ch in number)
-    return 9 <= digits <= 15
+    return _MIN_PHONE_DIGITS <= digits <= 15
 
 
 def _substitute(
