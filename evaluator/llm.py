@@ -10,8 +10,8 @@ requested and checked, which failures are retried, what is cached on disk and wh
   `Schema` instance or an error string, never raises for one bad answer. Rate limits, timeouts
   and malformed answers are retried with exponential backoff; refusals are not (they repeat at
   temperature 0). Authentication and unknown-model errors raise `ModelError` and stop the run.
-- `LLMCache` → answers keyed by (model, prompt version, input hash) in one SQLite file, so a
-  re-run costs nothing.
+- `open_cache(settings.cache_dir)` → the `LLMCache` shared by all stages: answers keyed by
+  (model, prompt version, input hash) in one SQLite file, so a re-run costs nothing.
 - `Usage` / `estimate_cost` → token counts and an estimated price from a small table.
 - `map_concurrently(fn, items, concurrency=N)` → bounded parallel calls, results in input order.
 """
@@ -42,6 +42,7 @@ __all__ = [
     "unregister_chat_model",
     "model_id_of",
     "LLMCache",
+    "open_cache",
     "cache_key",
     "Usage",
     "estimate_cost",
@@ -156,6 +157,9 @@ class LLMCache:
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # A lost cache entry after a power cut costs one model call; fsync per answer
+            # would cost more than the whole pipeline.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
@@ -181,6 +185,13 @@ class LLMCache:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def open_cache(cache_dir: str | Path | None) -> LLMCache | None:
+    """The answer cache shared by every LLM stage (`settings.cache_dir`); None disables it."""
+    if cache_dir is None:
+        return None
+    return LLMCache(Path(cache_dir) / "llm_answers.sqlite")
 
 
 # --- usage and cost ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ app = new_app(
     "where it stopped when re-run.",
     default_group=True,
 )
+app.info.no_args_is_help = True  # bare `mheval mine` shows help, not "Missing command"
 app.info.epilog = examples(
     "mheval mine corpus.jsonl.gz --out annotations.jsonl",
     "mheval mine corpus.jsonl.gz --out sample.jsonl --annotator openai:gpt-4.1-mini --sample 200",

@@ -100,14 +100,13 @@ def resolve_annotator(
             f"unknown annotator {name!r}: use 'local' or PROVIDER:MODEL (e.g. openai:gpt-4.1-mini)",
             field="annotator",
         )
-    from evaluator.llm import LLMCache
+    from evaluator.llm import open_cache
     from evaluator.mine.llm import LLMAnnotator
 
-    cache = LLMCache(cache_dir / "llm_answers.sqlite") if cache_dir is not None else None
     return LLMAnnotator(
         name,
         codebook=codebook,
-        cache=cache,
+        cache=open_cache(cache_dir),
         concurrency=concurrency,
         timeout=timeout,
         max_retries=max_retries,
