@@ -41,17 +41,17 @@ def transcript_table(result: TranscriptResult, titles: dict[str, str]) -> Table:
     hidden = len(result.criteria) - len(shown)
     conditions = ", ".join(result.conditions) or "none detected"
     source = result.detection.get("conditions_source", "")
-    caption = f"conditions: {conditions}" + (f" ({source})" if source else "")
+    caption = f"conditions: {conditions}" + (f" ({source})" if source and result.conditions else "")
     if result.crisis:
         caption += " · crisis"
     if hidden:
         caption += f" · {hidden} {'criterion' if hidden == 1 else 'criteria'} not applicable"
-    table = Table(title=header, caption=caption, title_justify="left", expand=False)
-    table.add_column("criterion", overflow="fold", max_width=38)
-    table.add_column("sev", style="dim")
-    table.add_column("label")
-    table.add_column("score", justify="right")
-    table.add_column("rationale", overflow="ellipsis", no_wrap=True, max_width=70)
+    table = Table(title=header, caption=caption, title_justify="left", expand=True)
+    table.add_column("criterion", ratio=2, min_width=20, overflow="fold")
+    table.add_column("severity", no_wrap=True, style="dim")
+    table.add_column("label", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("rationale", ratio=3, min_width=16, overflow="ellipsis", no_wrap=True)
     for verdict in shown:
         table.add_row(
             criterion_title(verdict, titles),
