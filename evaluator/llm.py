@@ -129,9 +129,9 @@ def init_model(
     except ImportError as exc:
         package = "langchain-" + provider.replace("_", "-")
         raise ModelError(
-            f"provider {provider!r} needs its package: pip install {package} ({exc})",
+            f"provider {provider!r} needs its langchain package: pip install {package}",
             field="model",
-        ) from None
+        ) from exc
     except Exception as exc:  # missing API key, unsupported provider, bad settings
         raise ModelError(f"cannot initialise {model}: {exc}", field="model") from None
 

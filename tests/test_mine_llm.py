@@ -17,6 +17,7 @@ from llm_fakes import (
     tool_answer,
 )
 
+from evaluator.errors import ModelError
 from evaluator.llm import register_chat_model, unregister_chat_model
 from evaluator.mine.codebook import load_codebook
 from evaluator.mine.llm import LLMAnnotator, render_system_prompt
@@ -174,6 +175,15 @@ def test_transient_errors_are_retried(posts, codebook, answers, error):
         posts, codebook, script_for(posts, answers, {post_id: [error()]}), max_retries=1
     )
     assert rows[post_id].relevant is False and "after 2 attempts" in rows[post_id].error
+
+
+def test_dead_server_stops_the_run_instead_of_writing_error_rows(posts, codebook, answers):
+    dead = {post.id: [timeout_error()] for post in posts}
+    with pytest.raises(ModelError, match="all 6 calls to ScriptedChatModel:scripted failed"):
+        annotate(posts, codebook, script_for(posts, answers, dead), max_retries=0)
+    # A single failing post is an error row: it may be a refusal, not a dead server.
+    _, _, rows = annotate(posts[:1], codebook, script_for(posts, answers, dead), max_retries=0)
+    assert rows[posts[0].id].error.startswith("APITimeoutError")
 
 
 def test_prompt_renders_the_codebook_and_few_shot_examples(codebook):
