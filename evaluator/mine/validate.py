@@ -179,7 +179,8 @@ def validate(
         return row.relevant and not row.error
 
     def labels_of(row: _ScoredFields, field: str) -> list[str]:
-        return list(getattr(row, field)) if relevant(row) else []
+        # `none` (no value at stake) is the absence of a label, not a label to score.
+        return [v for v in getattr(row, field) if v != "none"] if relevant(row) else []
 
     fields = [
         _categorical(
