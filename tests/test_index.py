@@ -157,7 +157,7 @@ def test_embedding_cache_means_a_second_index_encodes_nothing(tmp_path, monkeypa
     first = build_index(_settings(tmp_path / "one", cache))
     assert first.encoded == first.count and first.cached == 0
 
-    def refuse(self, texts):
+    def refuse(self, texts, **kwargs):
         raise AssertionError("encoder called although every text is cached")
 
     monkeypatch.setattr("evaluator.index.embeddings.Embedder._encode_raw", refuse)

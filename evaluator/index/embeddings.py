@@ -4,10 +4,12 @@ index of the same corpus) never re-encodes a text it has already seen."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +78,30 @@ def load_model():
         raise ModelError(f"cannot load embedding model: {exc}", file=_model_path()) from None
 
 
+@contextlib.contextmanager
+def _torch_threads(count: int | None) -> Iterator[None]:
+    """Run with `count` intra-op threads, then restore. One short query gains nothing from more
+    threads, and on a busy machine OpenMP spin-waiting makes it 10-20x slower
+    (BENCHMARKS.md, Corpus index)."""
+    if not count:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _batch_threads() -> int | None:
+    """`MHEVAL_EMBED_THREADS` caps the threads of batch encoding (default: torch's choice)."""
+    value = os.environ.get("MHEVAL_EMBED_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -125,15 +151,16 @@ class Embedder:
         self.batch_size = batch_size
         self.cache = EmbeddingCache(cache_dir, self.info) if cache_dir is not None else None
 
-    def _encode_raw(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode_raw(self, texts: Sequence[str], *, threads: int | None = None) -> np.ndarray:
         model = load_model()
-        vectors = model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with _torch_threads(threads):
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
     def encode(
@@ -153,7 +180,8 @@ class Embedder:
         step = self.batch_size * 4
         for start in range(0, len(missing), step):
             chunk = missing[start : start + step]
-            fresh = dict(zip(chunk, self._encode_raw([text_of[h] for h in chunk]), strict=True))
+            vectors = self._encode_raw([text_of[h] for h in chunk], threads=_batch_threads())
+            fresh = dict(zip(chunk, vectors, strict=True))
             if self.cache is not None:
                 self.cache.put_many(fresh)
             known.update(fresh)
@@ -165,4 +193,4 @@ class Embedder:
 
     @functools.lru_cache(maxsize=512)  # noqa: B019 - one Embedder per process; queries repeat
     def encode_query(self, text: str) -> np.ndarray:
-        return self._encode_raw([text])[0]
+        return self._encode_raw([text], threads=1)[0]
