@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -51,6 +50,9 @@ class State:
             self._settings = load_settings(self.config_file)
         return self._settings
 
+    def reset_settings(self) -> None:
+        self._settings = None
+
     def wants_json(self, local_flag: bool = False) -> bool:
         return self.json or local_flag
 
@@ -82,7 +84,7 @@ class RootGroup(TyperGroup):
     CliRunner, behave exactly like the console script.
     """
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         from evaluator.errors import EvaluatorError
 
         try:
@@ -91,7 +93,7 @@ class RootGroup(TyperGroup):
             if state.debug:
                 raise
             err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-            raise click.exceptions.Exit(exc.exit_code) from None
+            raise typer.Exit(exc.exit_code) from None
 
 
 class DefaultCommandGroup(TyperGroup):
@@ -102,7 +104,7 @@ class DefaultCommandGroup(TyperGroup):
 
     default_command = "run"
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args.insert(0, self.default_command)
         return super().parse_args(ctx, args)
