@@ -55,6 +55,7 @@ def root(
     state.json = json_output
     state.debug = debug
     state.config_file = config
+    state.reset_settings()  # in-process runs (tests) must not reuse another run's settings
 
 
 # --- command groups (one module each; keep heavy imports inside the commands) ---
