@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.corpus import ColumnMapping, detect_format, ingest, read_corpus
+from evaluator.corpus import (
+    READERS,
+    ColumnMapping,
+    Reader,
+    Record,
+    detect_format,
+    ingest,
+    read_corpus,
+)
 from evaluator.corpus.readers import reddit as reddit_module
 from evaluator.errors import InputError, UnknownFormatError
 
@@ -430,3 +438,46 @@ def test_read_corpus_names_file_line_and_field(tmp_path):
     with pytest.raises(InputError) as caught:
         next(posts)
     assert (caught.value.line, caught.value.field) == (2, "text")
+
+
+def test_a_bad_element_skips_only_itself_not_its_page(tmp_path):
+    page = json.loads((DATA / "youtube_comment_threads.json").read_text(encoding="utf-8"))
+    del page["items"][1]["snippet"]["topLevelComment"]["id"]
+    page["items"][0]["replies"]["comments"][0]["snippet"] = "not an object"
+    source = tmp_path / "page.json"
+    source.write_text(json.dumps(page), encoding="utf-8")
+    report = ingest([source], tmp_path / "c.jsonl")
+    assert report.posts_out == 1
+    assert sorted(_by_id(tmp_path / "c.jsonl")) == ["youtube:UgzQ1ABCDEF123ghiJK4AaABAg"]
+    assert [(s.line, s.message) for s in report.skipped] == [
+        (1, "items[1].replies[1]: comment has no `snippet`"),
+        (1, "items[2]: missing id"),
+    ]
+
+
+def test_a_registered_reader_is_used_and_its_bad_posts_are_skipped(tmp_path, monkeypatch):
+    def parse(unit, _mapping):
+        # A sloppy third-party reader: an int parent id does not fit the Post schema.
+        yield Record(
+            id=f"forum:{unit['n']}", platform="forum", text=unit["msg"], parent_id=unit["p"]
+        )
+
+    reader = Reader(
+        name="forum",
+        description="a team's own forum export",
+        containers=frozenset({"jsonl"}),
+        sniff=lambda unit, _mapping: isinstance(unit, dict) and "msg" in unit,
+        parse=parse,
+    )
+    monkeypatch.setitem(READERS, "forum", reader)
+    source = tmp_path / "forum.jsonl"
+    rows = [
+        {"n": 1, "msg": "a post about my therapist bot", "p": None},
+        {"n": 2, "msg": "a reply to that post", "p": 1},
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = ingest([source], tmp_path / "c.jsonl")
+    assert report.inputs[0].format == "forum"
+    assert sorted(_by_id(tmp_path / "c.jsonl")) == ["forum:1"]
+    assert report.skipped_total == 1
+    assert report.skipped[0].message.startswith("post forum:2: parent_id:")

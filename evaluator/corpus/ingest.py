@@ -155,23 +155,26 @@ def _records(
 ) -> Iterator[Record]:
     for index, (line, unit) in enumerate(iter_units(path, container), start=1):
         malformed = is_malformed(unit)
-        where = line
+        problems = [malformed] if malformed is not None else []
         if malformed is None:
             try:
-                # Materialise so a bad record mid-unit skips the whole unit, not half of it.
-                records = list(reader.parse(unit, mapping))
+                for item in reader.parse(unit, mapping):
+                    if isinstance(item, BadRecord):
+                        problems.append(str(item))
+                    else:
+                        yield item
             except BadRecord as exc:
-                malformed = str(exc)
+                problems.append(str(exc))
             except (KeyError, TypeError, AttributeError) as exc:
                 # Hand-edited exports put lists where objects belong and the like.
-                malformed = f"unexpected structure for {reader.name} ({type(exc).__name__}: {exc})"
-        if malformed is not None:
-            if where is None:  # an element of a JSON document: name it by position
-                malformed = f"record {index}: {malformed}"
+                problems.append(
+                    f"unexpected structure for {reader.name} ({type(exc).__name__}: {exc})"
+                )
+        for problem in problems:
+            if line is None:  # an element of a JSON document: name it by position
+                problem = f"record {index}: {problem}"
             summary.skipped += 1
-            skip(path, where, malformed)
-            continue
-        yield from records
+            skip(path, line, problem)
 
 
 def ingest(
@@ -256,19 +259,30 @@ def ingest(
                 if text_hash in seen_texts:
                     drops["duplicate_text"] += 1
                     continue
+                try:
+                    post = Post(
+                        id=record.id,
+                        platform=record.platform,
+                        created_at=normalise_timestamp(record.created_at),
+                        text=text,
+                        url=safe_url(record.url),
+                        parent_id=record.parent_id,
+                        meta=record.meta,
+                        author_hash=record.author_hash or hasher(record.platform, record.author),
+                    )
+                    line = post.model_dump_json()
+                except ValidationError as exc:
+                    field, message = validation_error_to_message(exc)
+                    summary.skipped += 1
+                    skip(path, None, f"post {record.id}: {field}: {message}")
+                    continue
+                except ValueError as exc:  # a meta value JSON cannot hold
+                    summary.skipped += 1
+                    skip(path, None, f"post {record.id}: {str(exc).splitlines()[0]}")
+                    continue
                 seen_ids.add(id_hash)
                 seen_texts.add(text_hash)
-                post = Post(
-                    id=record.id,
-                    platform=record.platform,
-                    created_at=normalise_timestamp(record.created_at),
-                    text=text,
-                    url=safe_url(record.url),
-                    parent_id=record.parent_id,
-                    meta=record.meta,
-                    author_hash=record.author_hash or hasher(record.platform, record.author),
-                )
-                write(post.model_dump_json() + "\n")
+                write(line + "\n")
                 posts_out[record.platform] += 1
                 if scrubbed:
                     for kind, number in scrubbed.items():

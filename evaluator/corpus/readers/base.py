@@ -9,7 +9,7 @@ and skips it (or stops, with --strict).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ __all__ = [
     "Reader",
     "register_reader",
     "READERS",
+    "per_item",
     "dig",
     "as_int",
     "first_present",
@@ -48,7 +49,18 @@ class Record:
 
 
 class BadRecord(ValueError):
-    """A unit the reader cannot turn into posts (missing field, wrong type)."""
+    """A unit the reader cannot turn into posts (missing field, wrong type).
+
+    `where` locates it inside a page, e.g. `items[3].replies[1]`.
+    """
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +84,8 @@ class Reader:
     description: str
     containers: frozenset[str]
     sniff: Callable[[Any, ColumnMapping | None], bool]
-    parse: Callable[[Any, ColumnMapping | None], Iterable[Record]]
+    #: Yields Records, and BadRecords for bad elements of a page (raises for a bad unit).
+    parse: Callable[[Any, ColumnMapping | None], Iterable[Record | BadRecord]]
     #: False for formats only chosen by --format or by a column mapping.
     auto: bool = True
 
@@ -87,6 +100,23 @@ def register_reader(reader: Reader) -> Reader:
         raise ValueError(f"unknown container in {sorted(reader.containers)}")
     READERS[reader.name] = reader
     return reader
+
+
+def per_item(
+    items: Iterable[Any], parse_one: Callable[[Any], Iterable[Record | BadRecord]], label: str
+) -> Iterator[Record | BadRecord]:
+    """Parse each element of a page on its own: a bad element is yielded as a BadRecord
+    located as `label[position]` (reported and skipped) instead of losing the whole page."""
+    for position, item in enumerate(items, start=1):
+        here = f"{label}[{position}]"
+        try:
+            for result in parse_one(item):
+                if isinstance(result, BadRecord):
+                    where = f"{here}.{result.where}" if result.where else here
+                    result = BadRecord(result.message, where)
+                yield result
+        except BadRecord as exc:
+            yield BadRecord(exc.message, f"{here}.{exc.where}" if exc.where else here)
 
 
 def dig(obj: Any, *path: str | int) -> Any:

@@ -17,6 +17,7 @@ from evaluator.corpus.readers.base import (
     as_int,
     compact,
     dig,
+    per_item,
     register_reader,
     require_text,
 )
@@ -141,8 +142,7 @@ def _parse(unit: Any, _mapping: Any) -> Iterator[Record]:
     elif shape == "thread":
         yield from _walk_thread(unit["thread"])
     elif shape in ("posts", "feed", "records"):
-        for item in unit[shape]:
-            yield from _parse(item, None)
+        yield from per_item(unit[shape], lambda item: _parse(item, None), shape)
     else:
         raise BadRecord("not a Bluesky post record or API response")
 

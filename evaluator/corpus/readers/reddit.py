@@ -13,6 +13,7 @@ from evaluator.corpus.readers.base import (
     Record,
     as_int,
     compact,
+    per_item,
     register_reader,
     require_id,
 )
@@ -108,18 +109,21 @@ def _sniff_listing(unit: Any, _mapping: Any) -> bool:
     return _is_listing(unit)
 
 
-def _walk_listing(listing: dict[str, Any]) -> Iterator[Record]:
-    for child in listing["data"]["children"]:
-        if not isinstance(child, dict):
-            raise BadRecord("listing child is not an object")
-        kind = child.get("kind")
-        data = child.get("data")
-        if kind not in ("t1", "t3") or not isinstance(data, dict):
-            continue  # "more" stubs, awards, other kinds
-        yield reddit_record(data, kind)
-        replies = data.get("replies")
-        if _is_listing(replies):
-            yield from _walk_listing(replies)
+def _walk_listing(listing: dict[str, Any]) -> Iterator[Record | BadRecord]:
+    yield from per_item(listing["data"]["children"], _child, "children")
+
+
+def _child(child: Any) -> Iterator[Record | BadRecord]:
+    if not isinstance(child, dict):
+        raise BadRecord("listing child is not an object")
+    kind = child.get("kind")
+    data = child.get("data")
+    if kind not in ("t1", "t3") or not isinstance(data, dict):
+        return  # "more" stubs, awards, other kinds
+    yield reddit_record(data, kind)
+    replies = data.get("replies")
+    if _is_listing(replies):
+        yield from _walk_listing(replies)
 
 
 def _parse_listing(unit: Any, _mapping: Any) -> Iterator[Record]:

@@ -14,6 +14,7 @@ from evaluator.corpus.readers.base import (
     as_int,
     compact,
     dig,
+    per_item,
     register_reader,
     require_id,
     require_text,
@@ -92,32 +93,35 @@ def _parse_app_store(unit: Any, _mapping: Any) -> Iterator[Record]:
     entries = feed.get("entry") or []
     if isinstance(entries, dict):  # a feed with one entry holds it bare
         entries = [entries]
-    for entry in entries:
-        if not isinstance(entry, dict):
-            raise BadRecord("feed.entry element is not an object")
-        if "im:rating" not in entry:
-            continue  # older feeds open with an entry describing the app itself
-        review_id = require_id(_label(entry, "id"), "entry.id.label")
-        title = _label(entry, "title")
-        body = require_text(_label(entry, "content"), "entry.content.label")
-        text = f"{title}\n\n{body}" if isinstance(title, str) and title.strip() else body
-        yield Record(
-            id=f"app_store:{review_id}",
-            platform="app_store",
-            text=text,
-            created_at=_label(entry, "updated"),
-            url=None,
-            author=dig(entry, "author", "name", "label"),
-            meta=compact(
-                {
-                    "app_id": app_id,
-                    "stars": as_int(_label(entry, "im:rating")),
-                    "app_version": _label(entry, "im:version"),
-                    "vote_sum": as_int(_label(entry, "im:voteSum")),
-                    "vote_count": as_int(_label(entry, "im:voteCount")),
-                }
-            ),
-        )
+    yield from per_item(entries, lambda entry: _app_store_entry(entry, app_id), "entry")
+
+
+def _app_store_entry(entry: Any, app_id: str | None) -> Iterator[Record]:
+    if not isinstance(entry, dict):
+        raise BadRecord("feed.entry element is not an object")
+    if "im:rating" not in entry:
+        return  # older feeds open with an entry describing the app itself
+    review_id = require_id(_label(entry, "id"), "entry.id.label")
+    title = _label(entry, "title")
+    body = require_text(_label(entry, "content"), "entry.content.label")
+    text = f"{title}\n\n{body}" if isinstance(title, str) and title.strip() else body
+    yield Record(
+        id=f"app_store:{review_id}",
+        platform="app_store",
+        text=text,
+        created_at=_label(entry, "updated"),
+        url=None,
+        author=dig(entry, "author", "name", "label"),
+        meta=compact(
+            {
+                "app_id": app_id,
+                "stars": as_int(_label(entry, "im:rating")),
+                "app_version": _label(entry, "im:version"),
+                "vote_sum": as_int(_label(entry, "im:voteSum")),
+                "vote_count": as_int(_label(entry, "im:voteCount")),
+            }
+        ),
+    )
 
 
 register_reader(

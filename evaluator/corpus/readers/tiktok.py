@@ -14,6 +14,7 @@ from evaluator.corpus.readers.base import (
     as_int,
     compact,
     dig,
+    per_item,
     register_reader,
     require_id,
     require_text,
@@ -24,7 +25,9 @@ __all__: list[str] = []
 _COMMENT_KEYS = {"id", "text", "video_id", "create_time"}
 
 
-def _comment(comment: dict[str, Any]) -> Record:
+def _comment(comment: Any) -> Record:
+    if not isinstance(comment, dict):
+        raise BadRecord("comment is not an object")
     comment_id = require_id(comment.get("id"), "id")
     video_id = comment.get("video_id")
     parent = comment.get("parent_comment_id")
@@ -64,10 +67,7 @@ def _sniff(unit: Any, _mapping: Any) -> bool:
 def _parse(unit: Any, _mapping: Any) -> Iterator[Record]:
     comments = dig(unit, "data", "comments")
     if isinstance(comments, list):
-        for comment in comments:
-            if not isinstance(comment, dict):
-                raise BadRecord("data.comments element is not an object")
-            yield _comment(comment)
+        yield from per_item(comments, lambda comment: [_comment(comment)], "comments")
     elif _is_comment(unit):
         yield _comment(unit)
     else:

@@ -15,6 +15,7 @@ from evaluator.corpus.readers.base import (
     compact,
     dig,
     first_present,
+    per_item,
     register_reader,
     require_id,
     require_text,
@@ -61,6 +62,12 @@ def _tweet(tweet: dict[str, Any]) -> Record:
     )
 
 
+def _require_object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadRecord("not an object")
+    return value
+
+
 def _is_tweet(obj: Any) -> bool:
     return (
         isinstance(obj, dict)
@@ -93,10 +100,7 @@ def _parse_v2(unit: Any, _mapping: Any) -> Iterator[Record]:
         raise BadRecord("not a Twitter API v2 response (needs `data`)")
     data = unit["data"]
     tweets = data if isinstance(data, list) else [data]
-    for tweet in tweets:
-        if not isinstance(tweet, dict):
-            raise BadRecord("`data` element is not an object")
-        yield _tweet(tweet)
+    yield from per_item(tweets, lambda tweet: [_tweet(_require_object(tweet))], "data")
 
 
 register_reader(

@@ -14,6 +14,7 @@ from evaluator.corpus.readers.base import (
     as_int,
     compact,
     dig,
+    per_item,
     register_reader,
     require_id,
 )
@@ -68,8 +69,11 @@ def _thread(thread: dict[str, Any]) -> Iterator[Record]:
     yield _comment(
         top, video_id=video_id, parent=None, replies=as_int(snippet.get("totalReplyCount"))
     )
-    for reply in dig(thread, "replies", "comments") or []:
-        yield _comment(reply, video_id=video_id, parent=top.get("id"), replies=None)
+    yield from per_item(
+        dig(thread, "replies", "comments") or [],
+        lambda reply: [_comment(reply, video_id=video_id, parent=top.get("id"), replies=None)],
+        "replies",
+    )
 
 
 def _sniff(unit: Any, _mapping: Any) -> bool:
@@ -84,8 +88,7 @@ def _sniff(unit: Any, _mapping: Any) -> bool:
 def _parse(unit: Any, _mapping: Any) -> Iterator[Record]:
     kind = unit.get("kind") if isinstance(unit, dict) else None
     if kind in ("youtube#commentThreadListResponse", "youtube#commentListResponse"):
-        for item in unit.get("items") or []:
-            yield from _parse(item, None)
+        yield from per_item(unit.get("items") or [], lambda item: _parse(item, None), "items")
     elif kind == "youtube#commentThread":
         yield from _thread(unit)
     elif kind == "youtube#comment":
