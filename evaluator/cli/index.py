@@ -107,14 +107,23 @@ def query(
     from evaluator.index import Retriever
 
     retriever = Retriever.open(_settings(path, chroma_url))
-    voices = retriever.query(
-        text, condition=condition, value=value, perspective=perspective, sentiment=sentiment, k=k
-    )
+    try:
+        voices = retriever.query(
+            text,
+            condition=condition,
+            value=value,
+            perspective=perspective,
+            sentiment=sentiment,
+            k=k,
+        )
+        info = retriever.info()
+    finally:
+        retriever.close()
     if state.wants_json(json_output):
         emit_json(
             {
                 "query": text,
-                "index": retriever.info(),
+                "index": info,
                 "voices": [voice.model_dump(mode="json") for voice in voices],
             }
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -191,7 +192,17 @@ def build_index(
         if not rebuild:
             raise
         previous = None
-    existing = store.voice_collections()
+    try:
+        existing = store.voice_collections()
+    except CorpusIndexError:
+        if not (rebuild and store.backend == "embedded" and store.path.is_dir()):
+            raise
+        # The embedded database itself is unreadable: keep it for inspection, start afresh.
+        store.close()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        store.path.rename(store.path.with_name(f"{store.path.name}.corrupt-{stamp}"))
+        sys.stderr.write(f"unreadable index moved to {store.path.name}.corrupt-{stamp}\n")
+        previous, existing = None, store.voice_collections()
     full = (
         rebuild
         or previous is None

@@ -73,7 +73,7 @@ class VectorStore:
     def client(self):
         if self._client is None:
             setup_offline_env()
-            with self._guard("cannot open"):
+            with self._guard("corrupt index: cannot open it"):
                 import chromadb
                 from chromadb.config import Settings as ChromaSettings
 
@@ -96,9 +96,18 @@ class VectorStore:
                     self._client.heartbeat()
                 else:
                     self.path.mkdir(parents=True, exist_ok=True)
-                    self._client = chromadb.PersistentClient(
-                        path=str(self.path), settings=chroma_settings
-                    )
+                    try:
+                        self._client = chromadb.PersistentClient(
+                            path=str(self.path), settings=chroma_settings
+                        )
+                    except Exception:
+                        # Chroma caches a system per folder even when it failed to start; drop it
+                        # so a repaired folder can be opened again in this process.
+                        from chromadb.api.client import SharedSystemClient
+
+                        SharedSystemClient._identifier_to_system.pop(str(self.path), None)
+                        SharedSystemClient._identifier_to_refcount.pop(str(self.path), None)
+                        raise
         return self._client
 
     @contextlib.contextmanager
@@ -115,7 +124,10 @@ class VectorStore:
                 raise CorpusIndexError(
                     f"cannot reach Chroma server ({reason})", file=self.location
                 ) from exc
-            raise CorpusIndexError(f"{action} index: {reason}", file=self.location) from exc
+            raise CorpusIndexError(
+                f"{action}: {reason}; rebuild with `mheval index build --rebuild`",
+                file=self.location,
+            ) from exc
 
     def close(self) -> None:
         """Release the client (embedded: file handles), e.g. before deleting the folder."""
@@ -129,7 +141,7 @@ class VectorStore:
     def read_manifest(self) -> IndexManifest | None:
         """The committed manifest; None when no index exists here. Unreadable means corrupt."""
         if self.url:
-            with self._guard("cannot read manifest of"):
+            with self._guard("cannot read the manifest"):
                 try:
                     holder = self.client.get_collection(
                         _MANIFEST_COLLECTION, embedding_function=None
@@ -167,7 +179,7 @@ class VectorStore:
         """Commit a build. Atomic: a file rename, or a single-record upsert on a server."""
         text = manifest.model_dump_json()
         if self.url:
-            with self._guard("cannot write manifest of"):
+            with self._guard("cannot write the manifest"):
                 holder = self.client.get_or_create_collection(
                     _MANIFEST_COLLECTION, embedding_function=None
                 )
@@ -179,12 +191,12 @@ class VectorStore:
     # --- collections --------------------------------------------------------------------
 
     def voice_collections(self) -> list[str]:
-        with self._guard("cannot list collections of"):
+        with self._guard("cannot list collections"):
             names = [getattr(c, "name", c) for c in self.client.list_collections()]
         return sorted(n for n in names if n.startswith(VOICES_PREFIX))
 
     def create_collection(self, name: str) -> None:
-        with self._guard("cannot create collection in"):
+        with self._guard("cannot create a collection"):
             self.client.create_collection(
                 name,
                 embedding_function=None,
@@ -193,11 +205,11 @@ class VectorStore:
             )
 
     def drop_collection(self, name: str) -> None:
-        with self._guard("cannot drop collection in"):
+        with self._guard("cannot drop a collection"):
             self.client.delete_collection(name)
 
     def _collection(self, name: str):
-        with self._guard("corrupt"):
+        with self._guard("corrupt index: cannot open its collection"):
             try:
                 return self.client.get_collection(name, embedding_function=None)
             except Exception as exc:
@@ -211,14 +223,14 @@ class VectorStore:
 
     def count(self, name: str) -> int:
         collection = self._collection(name)
-        with self._guard("cannot count"):
+        with self._guard("cannot count the index"):
             return collection.count()
 
     def ids(self, name: str) -> set[str]:
         collection = self._collection(name)
         found: set[str] = set()
         page = 10_000
-        with self._guard("cannot read"):
+        with self._guard("cannot read the index"):
             for offset in range(0, collection.count() + page, page):
                 batch = collection.get(include=[], limit=page, offset=offset)["ids"]
                 found.update(batch)
@@ -236,7 +248,7 @@ class VectorStore:
     ) -> None:
         collection = self._collection(name)
         step = min(self.client.get_max_batch_size(), 2000)
-        with self._guard("cannot write to"):
+        with self._guard("cannot write to the index"):
             for start in range(0, len(ids), step):
                 end = start + step
                 collection.upsert(
@@ -251,7 +263,7 @@ class VectorStore:
             return
         collection = self._collection(name)
         ids = list(ids)
-        with self._guard("cannot delete from"):
+        with self._guard("cannot delete from the index"):
             for start in range(0, len(ids), 2000):
                 collection.delete(ids=ids[start : start + 2000])
 
@@ -260,7 +272,7 @@ class VectorStore:
     ) -> list[Hit]:
         """Nearest `n` records (cosine), best first, with their vectors for MMR."""
         collection = self._collection(name)
-        with self._guard("cannot query"):
+        with self._guard("cannot query the index"):
             result = collection.query(
                 query_embeddings=[np.asarray(embedding, dtype=np.float32)],
                 n_results=max(1, n),
