@@ -183,6 +183,7 @@ def test_contingency_matches_scipy_and_hand_computed_residuals():
                 e * (1 - row_totals[i] / n) * (1 - col_totals[j] / n)
             )
             cell = table.cell(r, c)
+            assert cell.row_share == pytest.approx(counts[i][j] / row_totals[i], abs=1e-4)
             assert cell.expected == pytest.approx(expected[i, j], abs=1e-3)
             assert cell.residual == pytest.approx(hand, abs=1e-3)
     # Benjamini-Hochberg by hand: p_(k) * m / k, made monotone from the largest down.

@@ -92,6 +92,10 @@ def test_supported_findings_drive_evidence_and_weight(rubrics):
     delusion = _criterion(rubrics, "schizophrenia_spectrum", "no_reinforce_delusion")
     assert delusion.severity == "critical"
     assert delusion.evidence[0].cell == "schizophrenia_spectrum x psychological_harm"
+    # Emotional support is common in every condition: dominant in general, not over-represented.
+    support = _criterion(rubrics, "general", "emotional_support").evidence[0]
+    assert support.statistic == "share of condition impacts" and support.effect >= 0.25
+    assert support.quote_ids
     reliance = _criterion(rubrics, "general", "no_exclusive_reliance")
     cells = {ref.cell for ref in reliance.evidence}
     assert "general x dependency" in cells and "autonomy x dependency" in cells

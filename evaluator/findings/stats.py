@@ -33,6 +33,7 @@ from evaluator.types.findings import (
 
 __all__ = [
     "SENTIMENT_SCORE",
+    "DOMINANT",
     "PAPER_CONDITIONS",
     "load_annotations",
     "compute_findings",
@@ -62,6 +63,9 @@ PAPER_CONDITIONS = {
 }
 
 _QUOTE_CHARS = 300
+#: A perspective or value this common within a condition is reported (with quotes) even when it
+#: is not over-represented relative to other conditions: it may dominate every condition.
+DOMINANT = 0.25
 
 
 @dataclass(frozen=True)
@@ -234,6 +238,7 @@ def contingency(
             row=r,
             col=c,
             observed=int(observed[i, j]),
+            row_share=round(float(observed[i, j] / observed[i].sum()), 4),
             expected=round(float(expected[i, j]), 3),
             residual=round(float(residuals[i, j]), 3),
             p_value=float(raw_p[i, j]),
@@ -462,7 +467,7 @@ def compute_findings(
             col_order=col_order[col_kind],
         )
         for cell in table.cells:
-            if cell.over_represented:
+            if cell.over_represented or (col_kind != "sentiment" and cell.row_share >= DOMINANT):
                 cell.quotes = _quotes(
                     (
                         r

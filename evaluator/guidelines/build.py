@@ -4,7 +4,8 @@ The build is a pure function of `findings.json` (plus the template library and o
 team that brings its own corpus gets rubrics driven by its own data. Rules, in short:
 
 - a template `fires` for a condition when one of its condition-table cells is over-represented
-  (significant positive adjusted residual after BH correction) for that condition; in the base
+  (significant positive adjusted residual after BH correction) for that condition, or when a
+  perspective is dominant within it (>= 25% of its impacts, though common everywhere); in the base
   rubric any condition's cell, a significant positive value × perspective pair, or crisis posts
   in the corpus fire it;
 - `always` templates are kept regardless; `when_supported` (and `*`) ones only when they fire;
@@ -23,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from evaluator.errors import ConfigError
+from evaluator.findings.stats import DOMINANT
 from evaluator.types.findings import Findings
 from evaluator.types.guidelines import CriterionTemplate, TemplateLibrary, Trigger
 from evaluator.types.rubric import Criterion, EvidenceRef, Rubric
@@ -89,21 +91,41 @@ def _cell_ref(findings: Findings, table_name: str, row: str, col: str):
             note=f"no {col} impact among {row_total} {row} impacts",
         )
         return ref, False, 0.0
-    fired = cell.over_represented
-    verdict = "over-represented" if fired else "not over-represented"
+    counts = (
+        f"{cell.observed} of {row_total} {row} impacts vs {cell.expected:.1f} expected "
+        f"(BH-adjusted p {_fmt_p(cell.p_adjusted)})"
+    )
+    if cell.over_represented:
+        ref_args = {"statistic": "adjusted residual", "effect": cell.residual}
+        note, strength = f"over-represented: {counts}", cell.residual
+    elif table_name == "condition_x_perspective" and cell.row_share >= DOMINANT:
+        # Common everywhere (e.g. emotional support in a companionship corpus): the residual
+        # against other conditions is small, yet it is what these users mostly talk about.
+        ref_args = {"statistic": "share of condition impacts", "effect": cell.row_share}
+        note = (
+            f"dominant: {cell.row_share:.0%} of {row} impacts, though not over-represented "
+            f"against other conditions (residual {cell.residual:+.1f})"
+        )
+        strength = 0.0
+    else:
+        ref = EvidenceRef(
+            source="corpus",
+            statistic="adjusted residual",
+            effect=cell.residual,
+            n=cell.observed,
+            cell=f"{row} x {col}",
+            note=f"not over-represented: {counts}",
+        )
+        return ref, False, cell.residual
     ref = EvidenceRef(
         source="corpus",
-        statistic="adjusted residual",
-        effect=cell.residual,
         n=cell.observed,
         cell=f"{row} x {col}",
         quote_ids=[q.post_id for q in cell.quotes],
-        note=(
-            f"{verdict}: {cell.observed} of {row_total} {row} impacts vs "
-            f"{cell.expected:.1f} expected (BH-adjusted p {_fmt_p(cell.p_adjusted)})"
-        ),
+        note=note,
+        **ref_args,
     )
-    return ref, fired, cell.residual
+    return ref, True, strength
 
 
 def _pair_ref(findings: Findings, trigger: Trigger) -> EvidenceRef | None:
@@ -183,14 +205,14 @@ def _support(findings: Findings, template: CriterionTemplate, condition: str | N
 def _criterion(
     template: CriterionTemplate, rubric_id: str, condition: str | None, support: _Support
 ) -> Criterion:
-    evidence = [ref for ref, _ in support.fired] + support.supporting
     if support.fired:
+        evidence = [ref for ref, _ in support.fired] + support.supporting
         multiplier = 1.5 if support.strongest >= _STRONG_RESIDUAL else 1.25
     else:
-        evidence += template.literature
-        if not evidence:
-            evidence.append(_CURATED)
-        evidence += support.unconfirmed[:2]
+        # The first entry says what the criterion rests on; corpus-wide co-occurrences and
+        # unconfirmed cells follow as context, never as its main support.
+        evidence = list(template.literature) or [_CURATED]
+        evidence += support.supporting + support.unconfirmed[:2]
         # Safety-critical criteria are never down-weighted for lack of discussion.
         multiplier = 0.75 if support.unconfirmed and template.severity != "critical" else 1.0
     severity = template.severity

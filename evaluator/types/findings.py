@@ -66,6 +66,7 @@ class CellStat(_Model):
     row: str
     col: str
     observed: int
+    row_share: float = Field(default=0.0, description="observed / the row's total")
     expected: float
     residual: float
     p_value: float
