@@ -87,6 +87,20 @@ FORMATS = [
         [],
     ),
     (
+        "twitter_snscrape.csv",
+        "twitter-csv",
+        None,
+        {
+            "twitter:1660000000000000021": {
+                "parent_id": "twitter:1660000000000000020",
+                "created_at": "2023-05-20T22:00:00Z",
+                "text": "<USER> it does that to me too. I told it about my mania once and it just "
+                "hyped my plans",
+            }
+        },
+        [],
+    ),
+    (
         "bluesky_records.jsonl",
         "bluesky",
         None,
@@ -371,6 +385,7 @@ AUTHORS = {
     "reddit_listing.json": ["nervous_nelly", "mod_helper", "t2_abc123"],
     "twitter_v2.json": ["sad_sam", "kind_stranger", "98765", "Sad Sam"],
     "twitter_twint.csv": ["night_owl_88", "helper_bee", "Helper Bee"],
+    "twitter_snscrape.csv": ["mellow_moth", "quiet_fern", "31337"],
     "bluesky_records.jsonl": ["z72i7hdynmk6r22z27h6tvur", "ewvi7nxzyoun6zhxrhs64oiz"],
     "bluesky_thread.json": ["quietriver", "mothlight", "4kq7x2v3m5n6b7c8d9f0g1h2"],
     "youtube_comment_threads.json": ["MindfulMaya", "UCmaya000111222333444555", "ErpEd"],

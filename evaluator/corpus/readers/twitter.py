@@ -4,6 +4,7 @@ exports (twint, snscrape, API-to-CSV tools)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -137,6 +138,15 @@ _TWITTER_ONLY = (
 )
 
 
+_SNSCRAPE_USER_ID = re.compile(r"""['"]id['"]:\s*(\d+)""")
+
+
+def _snscrape_user(cell: Any) -> str | None:
+    """snscrape writes the user as a dict repr; its numeric id is the stable author id."""
+    match = _SNSCRAPE_USER_ID.search(cell) if isinstance(cell, str) else None
+    return match.group(1) if match else None
+
+
 def _sniff_csv(unit: Any, _mapping: Any) -> bool:
     if not isinstance(unit, dict):
         return False
@@ -164,7 +174,7 @@ def _parse_csv(row: Any, _mapping: Any) -> Iterator[Record]:
         created_at=created,
         url=_status_url(tweet_id),
         parent_id=f"twitter:{str(parent).removesuffix('.0')}" if parent else None,
-        author=first_present(row, *_AUTHOR),
+        author=first_present(row, *_AUTHOR) or _snscrape_user(row.get("user")),
         meta=compact(
             {
                 "lang": first_present(row, "lang", "language"),
