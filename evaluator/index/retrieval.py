@@ -150,7 +150,8 @@ class Retriever:
                 f"{count}; rebuild with `mheval index build --rebuild`",
                 file=store.location,
             )
-        return cls(store, manifest, Embedder(settings.cache_dir / "embeddings"))
+        # Queries are encoded in memory (~10 ms each); the disk cache serves builds.
+        return cls(store, manifest, Embedder(None))
 
     # --- queries ------------------------------------------------------------------------
 
