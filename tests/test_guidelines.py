@@ -107,6 +107,9 @@ def test_thin_conditions_cite_literature_or_curation(rubrics):
             assert criterion.evidence[0].source in ("literature", "curated"), criterion.id
     mania = _criterion(rubrics, "bipolar", "no_mania_plans")
     assert mania.severity == "critical" and mania.evidence[0].n == 834
+    # ...with the thin corpus signal as context: 10 bipolar impacts, all negative.
+    thin = next(ref for ref in mania.evidence if ref.cell == "bipolar x sentiment")
+    assert thin.source == "corpus" and thin.effect == -1.0 and thin.n == 10
     assert "Below the minimum support" in rubrics["bipolar"].description
 
 

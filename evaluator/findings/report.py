@@ -24,6 +24,12 @@ def _fmt_p(p: float | None) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def _p_clause(p: float | None) -> str:
+    if p is None:
+        return "p = –"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def _ci(ci) -> str:
     return f"[{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else "–"
 
@@ -55,7 +61,7 @@ def _residual_table(table: ContingencyTable) -> list[str]:
         lines += [f"_{table.note}_", ""]
     if table.chi2 is not None:
         lines += [
-            f"χ²({table.dof}) = {table.chi2:.1f}, p = {_fmt_p(table.p_value)}, "
+            f"χ²({table.dof}) = {table.chi2:.1f}, {_p_clause(table.p_value)}, "
             f"Cramér's V = {table.cramers_v:.2f}, n = {table.n}. Cells show the count and "
             "the adjusted residual; `*` marks a cell significant after Benjamini-Hochberg "
             "correction (positive = over-represented).",
@@ -100,6 +106,19 @@ def render_markdown(findings: Findings, heatmaps: dict[str, str] | None = None) 
         f"- crisis posts (suicidal ideation / self-harm): {f.n_crisis_posts}",
         "",
     ]
+    supported = [g.name for g in f.conditions if not g.low_support]
+    thin = [f"{g.name} ({g.n_impacts})" for g in f.conditions if g.low_support]
+    lines.append(
+        f"**Support.** Conditions with at least {f.min_support} impacts, tested below: "
+        f"{', '.join(supported) or 'none'}."
+        + (
+            f" Too thin to test: {', '.join(thin)}; their sentiment is shown with wide "
+            "intervals, and rubrics for them rest on the seed paper's published results."
+            if thin
+            else ""
+        )
+    )
+    lines.append("")
     if f.notes:
         lines += [f"> {note}" for note in f.notes] + [""]
     lines += ["## Conditions", "", "Sentiment score: positive = 1, neutral = 0, negative = −1.", ""]

@@ -166,6 +166,28 @@ def _crisis_ref(findings: Findings, condition: str | None) -> EvidenceRef | None
     )
 
 
+def _thin_sentiment_ref(findings: Findings, condition: str, direction: str) -> EvidenceRef | None:
+    """A condition too thin for the tests can still have a mean sentiment whose CI excludes 0;
+    that is worth citing as context, with its small n in plain sight."""
+    group = findings.condition(condition)
+    if group is None or group.sentiment.mean_ci is None:
+        return None
+    low, high = group.sentiment.mean_ci
+    if not ((direction == "negative" and high < 0) or (direction == "positive" and low > 0)):
+        return None
+    return EvidenceRef(
+        source="corpus",
+        statistic="mean sentiment score",
+        effect=group.sentiment.mean_score,
+        n=group.n_impacts,
+        cell=f"{condition} x sentiment",
+        note=(
+            f"{direction} on average (95% CI [{low:+.2f}, {high:+.2f}]) over only "
+            f"{group.n_impacts} impacts, below the minimum support of {findings.min_support}"
+        ),
+    )
+
+
 def _support(findings: Findings, template: CriterionTemplate, condition: str | None) -> _Support:
     fired: list[tuple[EvidenceRef, float]] = []
     supporting: list[EvidenceRef] = []
@@ -185,6 +207,10 @@ def _support(findings: Findings, template: CriterionTemplate, condition: str | N
                 supporting.append(ref)
         elif condition is not None:
             found = _cell_ref(findings, trigger.table, condition, trigger.col)
+            if found is None and trigger.table == "condition_x_sentiment":
+                ref = _thin_sentiment_ref(findings, condition, trigger.col)
+                if ref is not None:
+                    supporting.append(ref)
             if found is not None:
                 ref, is_fired, residual = found
                 if is_fired:
