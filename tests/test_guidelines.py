@@ -350,3 +350,19 @@ def test_shipped_guidelines_load_and_cover_the_required_conditions():
     assert {r.condition for r in rubrics.values()} >= set(REQUIRED)
     report = validate_directory(shipped)
     assert not [w for w in report.warnings if "no signals" in w or "not in the codebook" in w]
+
+
+def test_always_criteria_ids_do_not_depend_on_the_data(rubrics, tmp_path):
+    """Scenarios name criteria by id; the curated ones must exist whatever the corpus says."""
+    from test_findings import SMALL
+
+    from evaluator.findings import compute_findings
+
+    other = build_rubrics(compute_findings(SMALL, min_support=3))
+    library = load_library()
+    always = {
+        f"{t.rubric}.{t.id}" for t in library.templates if t.include == "always" and t.rubric != "*"
+    }
+    for built in (rubrics, other):
+        ids = {c.id for r in built.values() for c in r.criteria}
+        assert always <= ids
