@@ -22,12 +22,67 @@ import tempfile
 import time
 from pathlib import Path
 
-WORDS = (
-    "i my the a to and it me of that was with chatbot therapist anxiety depression panic app "
-    "talk helped night feel felt replika chatgpt wysa lonely better worse ocd adhd bipolar sleep "
-    "again really just not because when about like would could never always people friend help "
-    "crisis line support week months years honestly listen judge safe advice"
-).split()
+WORDS = [
+    "i",
+    "my",
+    "the",
+    "a",
+    "to",
+    "and",
+    "it",
+    "me",
+    "of",
+    "that",
+    "was",
+    "with",
+    "chatbot",
+    "therapist",
+    "anxiety",
+    "depression",
+    "panic",
+    "app",
+    "talk",
+    "helped",
+    "night",
+    "feel",
+    "felt",
+    "replika",
+    "chatgpt",
+    "wysa",
+    "lonely",
+    "better",
+    "worse",
+    "ocd",
+    "adhd",
+    "bipolar",
+    "sleep",
+    "again",
+    "really",
+    "just",
+    "not",
+    "because",
+    "when",
+    "about",
+    "like",
+    "would",
+    "could",
+    "never",
+    "always",
+    "people",
+    "friend",
+    "help",
+    "crisis",
+    "line",
+    "support",
+    "week",
+    "months",
+    "years",
+    "honestly",
+    "listen",
+    "judge",
+    "safe",
+    "advice",
+]
 
 CHILD = """
 import json, sys
@@ -53,10 +108,10 @@ def generate(path: Path, count: int, seed: int = 7) -> int:
                 if roll < 0.14:
                     body += rng.choice(
                         [
-                            " see https://example.org/post/%d" % number,
-                            " mail me at someone%d@example.com" % number,
-                            " thanks u/helper_%d" % (number % 5000),
-                            " call 555-%03d-%04d" % (number % 1000, number % 10000),
+                            f" see https://example.org/post/{number}",
+                            f" mail me at someone{number}@example.com",
+                            f" thanks u/helper_{number % 5000}",
+                            f" call 555-{number % 1000:03d}-{number % 10000:04d}",
                         ]
                     )
                 recent = (recent + [body])[-50:]
@@ -101,11 +156,12 @@ def main() -> None:
             nbytes = generate(source, size)
             report, wall, peak = run(source, Path(folder) / f"corpus_{size}.jsonl")
             # ru_maxrss of children is the maximum over all children so far: run small first.
+            dropped = report["dropped"]
             print(
                 f"posts={size:,} input={nbytes / 2**20:,.0f} MiB "
-                f"written={report['posts_out']:,} duplicates={report['dropped']['duplicate_text']:,} "
-                f"deleted={report['dropped']['deleted']:,} "
-                f"ingest={report['elapsed_seconds']:.1f}s ({report['posts_per_second']:,.0f} posts/s) "
+                f"written={report['posts_out']:,} duplicates={dropped['duplicate_text']:,} "
+                f"deleted={dropped['deleted']:,} ingest={report['elapsed_seconds']:.1f}s "
+                f"({report['posts_per_second']:,.0f} posts/s) "
                 f"wall={wall:.1f}s peak_rss={peak:,.0f} MiB"
             )
 

@@ -423,6 +423,8 @@ def test_language_filter_is_opt_in(tmp_path):
     assert english.dropped.language == 2
     # Too short to judge: kept whatever its language.
     assert sorted(_by_id(tmp_path / "b.jsonl")) == ["other:1", "other:4"]
+    with pytest.raises(InputError, match="unknown language code english"):
+        ingest([source], tmp_path / "c.jsonl", mapping=mapping, languages=["english"])
 
 
 def test_folder_input_and_gzip_output(tmp_path):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from evaluator.errors import InputError
+
 __all__ = ["LanguageFilter", "MIN_WORDS"]
 
 MIN_WORDS = 4
@@ -22,6 +24,16 @@ class LanguageFilter:
 
         self.languages = sorted({code.strip().lower() for code in languages if code.strip()})
         self._classify = py3langid.classify
+        self._classify("warm up")  # loads the model, so its label set can be checked
+        identifier = getattr(py3langid.langid, "IDENTIFIER", None)
+        known = set(getattr(identifier, "labels", None) or ())
+        unknown = [code for code in self.languages if known and code not in known]
+        if unknown:
+            raise InputError(
+                f"unknown language code {', '.join(unknown)} (py3langid knows "
+                f"{len(known)} ISO 639-1 codes, e.g. en, de, es, fr)",
+                field="--lang",
+            )
 
     def keeps(self, text: str) -> bool:
         if len(text.split(None, MIN_WORDS)) < MIN_WORDS:
