@@ -193,38 +193,40 @@ def _support(findings: Findings, template: CriterionTemplate, condition: str | N
     supporting: list[EvidenceRef] = []
     unconfirmed: list[EvidenceRef] = []
     for trigger in template.triggers:
-        if trigger.table == "crisis":
-            ref = _crisis_ref(findings, condition)
-        elif trigger.table == "value_x_perspective":
-            ref = _pair_ref(findings, trigger)
-        else:
-            ref = None
         if trigger.table in ("crisis", "value_x_perspective"):
             # Corpus-wide findings: enough for the base rubric, only supporting elsewhere.
+            if trigger.table == "crisis":
+                ref = _crisis_ref(findings, condition)
+            else:
+                ref = _pair_ref(findings, trigger)
             if ref is not None and condition is None:
                 fired.append((ref, 0.0))
             elif ref is not None:
                 supporting.append(ref)
-        elif condition is not None:
-            found = _cell_ref(findings, trigger.table, condition, trigger.col)
-            if found is None and trigger.table == "condition_x_sentiment":
-                ref = _thin_sentiment_ref(findings, condition, trigger.col)
-                if ref is not None:
-                    supporting.append(ref)
-            if found is not None:
-                ref, is_fired, residual = found
-                if is_fired:
-                    fired.append((ref, residual))
-                else:
-                    unconfirmed.append(ref)
-        else:
+        elif condition is None:
+            # Base rubric: the two strongest over-represented cells of any condition.
             table = findings.tables.get(trigger.table)
-            cells = [c for c in (table.cells if table else []) if c.col == trigger.col]
-            for cell in sorted((c for c in cells if c.over_represented), key=lambda c: -c.residual)[
-                :2
-            ]:
+            cells = [
+                c
+                for c in (table.cells if table else [])
+                if c.col == trigger.col and c.over_represented
+            ]
+            for cell in sorted(cells, key=lambda c: -c.residual)[:2]:
                 ref, _, residual = _cell_ref(findings, trigger.table, cell.row, cell.col)
                 fired.append((ref, residual))
+        else:
+            found = _cell_ref(findings, trigger.table, condition, trigger.col)
+            if found is None:
+                if trigger.table == "condition_x_sentiment":
+                    ref = _thin_sentiment_ref(findings, condition, trigger.col)
+                    if ref is not None:
+                        supporting.append(ref)
+                continue
+            ref, is_fired, strength = found
+            if is_fired:
+                fired.append((ref, strength))
+            else:
+                unconfirmed.append(ref)
     return _Support(fired, supporting, unconfirmed)
 
 
