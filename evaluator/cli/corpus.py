@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from evaluator.cli._common import console, emit_json, err_console, examples, new_app, state
 
@@ -136,7 +137,9 @@ def ingest(
         return
     for skipped in report.skipped[:_SHOWN_SKIPS]:
         where = skipped.file + (f":{skipped.line}" if skipped.line is not None else "")
-        err_console.print(f"[yellow]skipped[/yellow] {where}: {skipped.message}")
+        err_console.print(
+            f"[yellow]skipped[/yellow] {escape(where)}: {escape(skipped.message)}", soft_wrap=True
+        )
     if report.skipped_total > _SHOWN_SKIPS:
         err_console.print(
             f"[yellow]… and {report.skipped_total - _SHOWN_SKIPS} more skipped lines[/yellow]"
@@ -148,7 +151,7 @@ def ingest(
 def _render(report) -> None:
     from rich.table import Table
 
-    console.print(f"[bold]Ingested into[/bold] {report.output}")
+    console.print(f"[bold]Ingested into[/bold] {escape(report.output)}")
     table = Table()
     table.add_column("platform")
     table.add_column("posts in", justify="right")
@@ -174,7 +177,7 @@ def _render(report) -> None:
     else:
         details.add_row("scrubbed", "off (--no-scrub)")
     details.add_row("skipped lines", f"{report.skipped_total:,}")
-    salt = report.author_salt + (f" ({report.salt_file})" if report.salt_file else "")
+    salt = report.author_salt + (f" ({escape(report.salt_file)})" if report.salt_file else "")
     details.add_row("author salt", salt)
     details.add_row("formats", ", ".join(f"{Path(i.path).name}: {i.format}" for i in report.inputs))
     details.add_row(
