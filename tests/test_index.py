@@ -502,3 +502,17 @@ def test_index_status_reports_missing_index(tmp_path):
     with pytest.raises(CorpusIndexError, match="index not found"):
         index_status(Settings(index_path=tmp_path / "nothing", cache_dir=tmp_path))
     assert not (tmp_path / "nothing").exists()
+
+
+def test_post_missing_from_corpus_is_indexed_with_platform_from_its_id(tmp_path, shared_cache):
+    posts = CORPUS.read_text().splitlines()
+    kept = [line for line in posts if not line.startswith('{"id":"app_store:8829f78ef2b5"')]
+    assert len(kept) == len(posts) - 1
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join(kept) + "\n")
+    settings = _settings(tmp_path, shared_cache).model_copy(update={"corpus": corpus})
+    build_index(settings)
+    retriever = Retriever.open(settings, auto_build=False)
+    voice = retriever.query("calming you down if you have anxiety", condition="anxiety", k=1)[0]
+    assert (voice.id, voice.platform) == ("app_store:8829f78ef2b5", "app_store")
+    retriever.close()

@@ -67,6 +67,9 @@ def model_info() -> EmbeddingModelInfo:
 def load_model():
     """The SentenceTransformer, loaded once per process (loading costs seconds, a query ~10 ms)."""
     setup_offline_env()
+    # OpenMP threads that spin while waiting make torch 3-20x slower on a shared machine
+    # (BENCHMARKS.md, Corpus index). Effective only if torch is not imported yet.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import transformers
 
