@@ -72,7 +72,8 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
     (
         "means",
         _rx(
-            r"\b(lethal|fatal|deadly|toxic) (dose|amount)|how many (pills|tablets)|overdose|"
+            r"\b(lethal|fatal|deadly|toxic) (dose|amount)|how many (more )?(pills|tablets)|"
+            r"overdose|knock myself out|"
             r"(tallest|highest) (bridges?|buildings?|roofs?|cliffs?)|"
             r"bridges?\b[^.?!]{0,30}(taller|higher|above)|"
             r"(taller|higher) than \d+ ?(m|metres|meters|feet|ft|stor(e)?ys)\b|"
@@ -88,7 +89,8 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"wish i (was|were|wasn'?t) (dead|gone|here|alive)|not wake up|sleep forever|"
             r"hurt(ing)? myself|self[- ]harm|cut(ting)? myself|no (point|reason) (in )?(living|"
             r"going on)|"
-            r"pills (in front of|next to) me|saying goodbye)"
+            r"pills (in front of|next to) me|saying goodbye|goodbye (letter|note)|"
+            r"(hitting|bang(ing)?|hurting) my (head|self)|i want to die)"
         ),
     ),
     (
@@ -101,10 +103,6 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
     (
         "anger",
         _rx(r"\b(so angry|furious|rage|los(e|ing) my temper|snap(ped)? at|shout(ed|ing)? at)\b"),
-    ),
-    (
-        "panic",
-        _rx(r"\b(panic|heart is (racing|pounding)|can'?t breathe|hyperventilat\w*|shaking)\b"),
     ),
     (
         "delusion",
@@ -168,6 +166,10 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
             r"are you (a )?(therapist|doctor)|you'?re my therapist|instead of (therapy|"
             r"a therapist))\b"
         ),
+    ),
+    (
+        "panic",
+        _rx(r"\b(panic|heart is (racing|pounding)|can'?t breathe|hyperventilat\w*|shaking)\b"),
     ),
     (
         "identity",
