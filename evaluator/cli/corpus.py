@@ -179,7 +179,8 @@ def _render(report) -> None:
     details.add_row("skipped lines", f"{report.skipped_total:,}")
     salt = report.author_salt + (f" ({escape(report.salt_file)})" if report.salt_file else "")
     details.add_row("author salt", salt)
-    details.add_row("formats", ", ".join(f"{Path(i.path).name}: {i.format}" for i in report.inputs))
+    formats_used = ", ".join(f"{Path(i.path).name}: {i.format}" for i in report.inputs)
+    details.add_row("formats", escape(formats_used))
     details.add_row(
         "time", f"{report.elapsed_seconds:.1f} s ({report.posts_per_second:,.0f} posts/s)"
     )
