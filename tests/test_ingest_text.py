@@ -52,7 +52,7 @@ TEXTS = st.one_of(
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(TEXTS)
 @example("To Eugenia,\n\n&amp;#x200B;\n\nIt was")
 def test_normalise_is_idempotent_and_strips_invisibles(text):
@@ -62,7 +62,7 @@ def test_normalise_is_idempotent_and_strips_invisibles(text):
     assert once == once.strip()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(TEXTS)
 @example("mail me: a.b@c.io or u/someone, https://x.org/@bob (555) 123-4567")
 def test_scrub_is_idempotent_and_counts_what_it_replaced(text):
@@ -88,11 +88,13 @@ def test_scrub_examples():
     assert scrub_text(plain) == (plain, {"url": 0, "email": 0, "user": 0, "phone": 0})
 
 
+@settings(deadline=None, database=None)
 @given(st.text(max_size=80))
 def test_dedup_key_ignores_case_and_spacing(text):
     assert dedup_key(text) == dedup_key("  " + text.upper().replace(" ", "\n ") + "\t")
 
 
+@settings(deadline=None, database=None)
 @given(
     st.one_of(
         st.integers(min_value=10**9, max_value=2 * 10**9),
