@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.cli._common import state
 from evaluator.config import Settings, project_root
 
 pytestmark = pytest.mark.slow  # builds an index and runs the local judge: ~30 s of CPU
@@ -58,25 +57,29 @@ def outputs(examples, settings, tmp_path_factory):
     from evaluator.cli.app import app
 
     out = tmp_path_factory.mktemp("out")
-    previous = state._settings
-    state._settings = settings
-    try:
-        result = CliRunner().invoke(
-            app,
-            [
-                "score",
-                str(examples),
-                "--json",
-                str(out / "result.json"),
-                "--html",
-                str(out / "report.html"),
-                "--junit",
-                str(out / "junit.xml"),
-            ],
-            catch_exceptions=False,
+    config = out / "mheval.toml"
+    config.write_text(
+        "".join(
+            f'{key} = "{getattr(settings, key)}"\n'
+            for key in ("corpus", "annotations", "index_path", "cache_dir", "guidelines")
         )
-    finally:
-        state._settings = previous
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "--config",
+            str(config),
+            "score",
+            str(examples),
+            "--json",
+            str(out / "result.json"),
+            "--html",
+            str(out / "report.html"),
+            "--junit",
+            str(out / "junit.xml"),
+        ],
+        catch_exceptions=False,
+    )
     return result, out
 
 
