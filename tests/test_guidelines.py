@@ -366,3 +366,17 @@ def test_always_criteria_ids_do_not_depend_on_the_data(rubrics, tmp_path):
     for built in (rubrics, other):
         ids = {c.id for r in built.values() for c in r.criteria}
         assert always <= ids
+
+
+def test_cli_errors_are_one_line_naming_file_and_field(cli, findings_path, tmp_path):
+    out = tmp_path / "g"
+    run_build(findings_path, out)
+    result = cli("guidelines", "show", "nonexistent", "--dir", out)
+    assert result.exit_code == 2 and "no rubric for 'nonexistent'" in result.output
+    data = yaml.safe_load((out / "eating.yaml").read_text())
+    data["criteria"][0]["severity"] = "catastrophic"
+    (out / "eating.yaml").write_text(yaml.safe_dump(data))
+    result = cli("guidelines", "validate", out)
+    assert result.exit_code == 2
+    assert "eating.yaml" in result.output and "criteria.0.severity" in result.output
+    assert "Traceback" not in result.output
