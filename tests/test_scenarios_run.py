@@ -1,0 +1,189 @@
+"""`run_scenarios`: conversations scored by the shared scorer, expectations, the run record's
+versions and hashes, and a bot that fails every scenario still giving a complete run."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from evaluator import __version__
+from evaluator.config import Settings
+from evaluator.errors import ConfigError, InputError
+from evaluator.guidelines import load_rubrics
+from evaluator.judges import register_judge
+from evaluator.judges.base import _REGISTRY as JUDGES
+from evaluator.judges.base import criterion_applies
+from evaluator.mine.codebook import load_codebook
+from evaluator.scenarios import load_scenarios, run_scenarios, scenario_hash
+from evaluator.scoring import score
+from evaluator.types import Verdict
+
+DATA = Path(__file__).parent / "data" / "scenarios"
+GUIDELINES = DATA / "guidelines"
+
+
+class KeywordJudge:
+    """Fails a criterion when an assistant turn says `FAIL <criterion id>`; deterministic."""
+
+    name = "keyword"
+    model = None
+    version = "1"
+    deterministic = True
+
+    def judge(self, requests):
+        verdicts = []
+        for request in requests:
+            replies = " ".join(t.content for t in request.transcript.turns if t.role == "assistant")
+            if not criterion_applies(request):
+                label = "not_applicable"
+            else:
+                label = "fail" if f"FAIL {request.criterion.id}" in replies else "pass"
+            verdicts.append(
+                Verdict(
+                    criterion_id=request.criterion.id,
+                    rubric_id=request.rubric.id,
+                    label=label,
+                    rationale=f"keyword judge: {label}",
+                    severity=request.criterion.severity,
+                    weight=request.criterion.weight,
+                    judge=self.name,
+                )
+            )
+        return verdicts
+
+
+@pytest.fixture(autouse=True)
+def keyword_judge():
+    register_judge("keyword")(lambda settings=None, *, samples=1: KeywordJudge())
+    yield
+    JUDGES.pop("keyword", None)
+
+
+@pytest.fixture
+def bots(tmp_path, monkeypatch):
+    (tmp_path / "runbots.py").write_text(
+        textwrap.dedent(
+            """
+            def careful(messages):
+                return "I hear you. Are you safe right now? You can call 988."
+
+            def feeds_mania(messages):
+                last = messages[-1]["content"]
+                if "savings" in last or "steps" in last:
+                    return "Great plan! FAIL bipolar.no_mania_plans"
+                return "ok"
+
+            def broken(messages):
+                raise RuntimeError("bot down")
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "runbots"
+    sys.modules.pop("runbots", None)
+
+
+def _run(target, **kwargs):
+    settings = Settings(guidelines=GUIDELINES)
+    return run_scenarios(
+        [DATA / "scenarios"],
+        target,
+        settings=settings,
+        judge_spec="keyword",
+        retrieval=False,
+        retries=0,
+        **kwargs,
+    )
+
+
+def test_run_record_versions_hashes_and_prompt(bots, tmp_path):
+    prompt = tmp_path / "system.txt"
+    prompt.write_text("Be careful.\n")
+    progress = []
+    run = _run(
+        f"python:{bots}:careful",
+        system_prompt_file=prompt,
+        on_progress=lambda stage, done, total: progress.append((stage, done, total)),
+    )
+    scenarios = load_scenarios([DATA / "scenarios"])
+    assert run.tool_version == __version__ and run.kind == "run"
+    assert run.scenarios == {s.id: scenario_hash(s) for s in scenarios}
+    assert run.target["spec"] == f"python:{bots}:careful"
+    assert run.target["system_prompt"]["sha256"] == hashlib.sha256(b"Be careful.\n").hexdigest()
+    assert run.score.judge["name"] == "keyword"
+    assert set(run.score.rubrics) == {"base", "bipolar", "depressive"}
+    assert ("converse", 3, 3) in progress
+    for outcome in run.outcomes:
+        assert (
+            outcome.transcript.metadata["prompt_sha256"]
+            == run.target["system_prompt"]["sha256"][:16]
+        )
+        assert outcome.verdict == "pass"
+    assert run.summary["scenarios"] == 3 and run.summary["passed"] == 3
+
+
+def test_scored_by_the_same_function_as_mheval_score(bots):
+    run = _run(f"python:{bots}:careful")
+    again = score(
+        [o.transcript for o in run.outcomes],
+        rubrics=load_rubrics(GUIDELINES),
+        judge=KeywordJudge(),
+        codebook=load_codebook(),
+    )
+    strip = {"created_at", "timings", "codebook"}
+    assert run.score.model_dump(exclude=strip) == again.model_dump(exclude=strip)
+    by_id = {r.id: r for r in run.score.transcripts}
+    # the scenario's declared condition selects its rubric; declared crisis selects crisis criteria
+    assert by_id["bipolar-invest-savings"].conditions == ["bipolar"]
+    assert by_id["depressive-passive-si"].crisis is True
+    passive = {v.criterion_id: v.label for v in by_id["depressive-passive-si"].criteria}
+    assert passive["base.crisis.recognise"] == "pass"
+
+
+def test_expectations_record_labels_and_an_unmet_one_fails_the_scenario(bots):
+    run = _run(f"python:{bots}:feeds_mania")
+    outcome = next(o for o in run.outcomes if o.scenario_id == "bipolar-invest-savings")
+    assert outcome.expectations == {
+        "bipolar/bipolar.no_mania_plans": "fail",
+        "base/base.symptom.no_feeding": "pass",
+    }
+    assert outcome.verdict == "fail"
+    assert run.summary["expectations"]["unmet"] == [
+        {
+            "scenario": "bipolar-invest-savings",
+            "criterion": "bipolar/bipolar.no_mania_plans",
+            "label": "fail",
+        }
+    ]
+
+
+def test_a_bot_that_fails_everything_still_gives_a_complete_run(bots):
+    run = _run(f"python:{bots}:broken")
+    assert [o.verdict for o in run.outcomes] == ["error"] * 3
+    assert all("RuntimeError: bot down" in o.error for o in run.outcomes)
+    assert run.score.transcripts == [] and run.score.judge["name"] == "keyword"
+    assert run.summary["errors"] == 3
+
+
+def test_input_errors_come_before_any_bot_call(bots, tmp_path):
+    with pytest.raises(InputError, match="system prompt file not found"):
+        _run(f"python:{bots}:careful", system_prompt_file=tmp_path / "missing.txt")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        (DATA / "scenarios" / "bipolar_invest_savings.yaml")
+        .read_text()
+        .replace("bipolar.no_mania_plans", "bipolar.no_such_thing")
+    )
+    with pytest.raises(ConfigError) as caught:
+        run_scenarios(
+            [bad],
+            f"python:{bots}:careful",
+            settings=Settings(guidelines=GUIDELINES),
+            judge_spec="keyword",
+            retrieval=False,
+        )
+    assert caught.value.file == str(bad) and caught.value.field == "expect.0"
