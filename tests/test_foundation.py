@@ -26,6 +26,18 @@ def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
 
 
+def test_atomic_write_gives_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    target = tmp_path / "report.json"
+    with atomic_write(target) as handle:
+        handle.write("{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
 def test_write_jsonl_gzip_round_trip_is_byte_stable(tmp_path):
     rows = [{"id": "a", "text": "héllo"}, {"id": "b", "text": "x"}]
     first, second = tmp_path / "1.jsonl.gz", tmp_path / "2.jsonl.gz"
