@@ -293,17 +293,19 @@ def _describe(findings: Findings, condition: str) -> str:
             text + f" Below the minimum support of {findings.min_support}: criteria rest on the "
             "seed paper's published results and on curated practice."
         )
-    over = []
-    for name in ("condition_x_perspective", "condition_x_value", "condition_x_sentiment"):
+    parts = []
+    for name, kind in (
+        ("condition_x_perspective", "perspectives"),
+        ("condition_x_value", "values"),
+        ("condition_x_sentiment", "sentiment"),
+    ):
         table = findings.tables.get(name)
-        if table is not None:
-            over += [
-                f"{c.col} ({c.residual:+.1f})"
-                for c in table.cells
-                if c.row == condition and c.over_represented
-            ]
-    if over:
-        text += " Over-represented (adjusted residual): " + ", ".join(over) + "."
+        cells = [c for c in (table.cells if table else []) if c.row == condition]
+        over = sorted((c for c in cells if c.over_represented), key=lambda c: -c.residual)
+        if over:
+            parts.append(kind + " " + ", ".join(f"{c.col} ({c.residual:+.1f})" for c in over))
+    if parts:
+        text += " Over-represented (adjusted residual): " + "; ".join(parts) + "."
     else:
         text += " No perspective, value or sentiment is over-represented for this condition."
     return text
