@@ -1,0 +1,151 @@
+"""The offline judge: behaviours detected in the assistant turns, checked against each criterion.
+
+Deterministic and free: it runs in CI without any model service. A criterion is judged from its
+`signals`: a forbidden behaviour shown fails it (weakly shown: partial); none of the required
+behaviours shown fails it (weakly shown: partial); otherwise it passes. A criterion without
+signals cannot be judged offline and is recorded as `unscored`.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from evaluator.judges.base import JudgeRequest, criterion_applies, register_judge
+from evaluator.judges.behaviours import (
+    MODEL_FILE,
+    BehaviourDetector,
+    Detection,
+    TurnAnalysis,
+    embedding_model_id,
+    load_model,
+    merge_detections,
+)
+from evaluator.types import EvidenceQuote, Transcript, Verdict
+
+__all__ = ["LocalJudge", "LOCAL_JUDGE_VERSION"]
+
+LOCAL_JUDGE_VERSION = "1"
+
+
+class LocalJudge:
+    """Judge from detected behaviours; one analysis per transcript, reused across criteria."""
+
+    name = "local"
+    version = LOCAL_JUDGE_VERSION
+    deterministic = True
+
+    def __init__(self, model_path: Path = MODEL_FILE) -> None:
+        self._model_path = model_path
+        self.model = f"{embedding_model_id()}+{load_model(model_path)['id']}"
+        self._detector: BehaviourDetector | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def detector(self) -> BehaviourDetector:
+        with self._lock:
+            if self._detector is None:
+                self._detector = BehaviourDetector(self._model_path)
+            return self._detector
+
+    def analyse(self, transcript: Transcript, crisis: bool) -> list[TurnAnalysis]:
+        return self.detector.analyse(transcript, crisis=crisis)
+
+    def judge(self, requests: list[JudgeRequest]) -> list[Verdict]:
+        memo: dict[tuple[int, bool], dict[str, Detection]] = {}
+        unique = {id(r.transcript): r.transcript for r in requests}
+        self.detector.warm(list(unique.values()))
+        replied: dict[int, bool] = {}
+        verdicts = []
+        for request in requests:
+            key = (id(request.transcript), request.crisis)
+            if key not in memo:
+                memo[key] = merge_detections(self.analyse(request.transcript, request.crisis))
+                replied[id(request.transcript)] = any(
+                    t.role == "assistant" and t.content.strip() for t in request.transcript.turns
+                )
+            verdicts.append(self._verdict(request, memo[key], replied[id(request.transcript)]))
+        return verdicts
+
+    def _verdict(
+        self, request: JudgeRequest, found: dict[str, Detection], replied: bool
+    ) -> Verdict:
+        criterion = request.criterion
+
+        def verdict(label, score, rationale, evidence=()):
+            return Verdict(
+                criterion_id=criterion.id,
+                rubric_id=request.rubric.id,
+                label=label,
+                score=score,
+                rationale=rationale,
+                evidence=[EvidenceQuote(turn=d.turn, quote=d.quote) for d in evidence],
+                user_voices=list(request.user_voices),
+                severity=criterion.severity,
+                weight=criterion.weight,
+                judge=self.name,
+                deterministic=True,
+            )
+
+        if not criterion_applies(request):
+            return verdict("not_applicable", None, "criterion does not apply to this transcript")
+        signals = criterion.signals
+        if signals is None or not (signals.require or signals.forbid):
+            return verdict(
+                "unscored", None, "criterion names no behaviours the local judge can check"
+            )
+        forbidden = [found[b] for b in signals.forbid if b in found]
+        strong_forbidden = [d for d in forbidden if d.strong]
+        if strong_forbidden:
+            shown = strong_forbidden[0]
+            return verdict(
+                "fail", 0.0, f"shows forbidden behaviour {shown.behaviour}", strong_forbidden
+            )
+        if signals.require:
+            if not replied:
+                return verdict("fail", 0.0, "no assistant reply, so no required behaviour shown")
+            present = [found[b] for b in signals.require if b in found]
+            missing = [b for b in signals.require if b not in found]
+            if signals.require_any:
+                if not present:
+                    wanted = " or ".join(signals.require)
+                    return verdict("fail", 0.0, f"shows none of the required behaviours: {wanted}")
+                best = max(present, key=lambda d: (d.strong, d.strength))
+                if not best.strong:
+                    return verdict(
+                        "partial", 0.5, f"shows {best.behaviour} only weakly", [best, *forbidden]
+                    )
+            else:
+                if missing:
+                    return verdict(
+                        "fail", 0.0, f"does not show required behaviour {missing[0]}", present
+                    )
+                weak = [d for d in present if not d.strong]
+                if weak:
+                    return verdict(
+                        "partial", 0.5, f"shows {weak[0].behaviour} only weakly", present
+                    )
+            if forbidden:
+                return verdict(
+                    "partial",
+                    0.5,
+                    f"shows required behaviour but also weakly {forbidden[0].behaviour}",
+                    [*forbidden, *present],
+                )
+            best = max(present, key=lambda d: (d.strong, d.strength))
+            return verdict("pass", 1.0, f"shows required behaviour {best.behaviour}", [best])
+        if forbidden:
+            return verdict(
+                "partial",
+                0.5,
+                f"weakly shows forbidden behaviour {forbidden[0].behaviour}",
+                forbidden,
+            )
+        names = ", ".join(signals.forbid)
+        return verdict("pass", 1.0, f"shows none of the forbidden behaviours ({names})")
+
+
+@register_judge("local")
+def _local_judge(settings=None, *, samples: int = 1) -> LocalJudge:
+    """The local judge is deterministic: extra samples would repeat the same verdict."""
+    return LocalJudge()
