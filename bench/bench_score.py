@@ -1,10 +1,12 @@
 """Benchmark `mheval score`: transcript reading throughput and memory, scoring time per
 transcript with the local judge (with and without user-voice retrieval), and report rendering.
 
-    python bench/bench_score.py [--mibot DIR] [--conversations N] [--skip-scoring]
+    python bench/bench_score.py [--config mheval.toml] [--mibot DIR] [--limit N]
+                                [--conversations N] [--skip-scoring]
 
 `--mibot` points at a folder of MIBot utterance files (default: the shared data copy, else the
-three test files). Results are printed as a Markdown block for BENCHMARKS.md.
+three test files), of which the first `--limit` are scored. Settings (rubrics, index) come from
+`--config` or the usual lookup. Results are printed as Markdown lines for BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -54,16 +56,21 @@ def bench_reading(conversations: int) -> list[str]:
     ]
 
 
-def bench_scoring(mibot: Path) -> list[str]:
+def bench_scoring(mibot: Path, limit: int, config: Path | None) -> list[str]:
+    import shutil
+
     from evaluator.config import load_settings
     from evaluator.report import render_html, render_markdown
     from evaluator.scoring import score_files
 
-    settings = load_settings()
+    settings = load_settings(config)
     lines = []
+    folder = Path(tempfile.mkdtemp())
+    for path in sorted(mibot.glob("*.json"))[:limit]:
+        shutil.copy(path, folder / path.name)
     for retrieval in (False, True):
         start = time.perf_counter()
-        run = score_files([mibot], settings=settings, retrieval=retrieval)
+        run = score_files([folder], settings=settings, retrieval=retrieval)
         seconds = time.perf_counter() - start
         n = len(run.transcripts)
         verdicts = sum(len(r.criteria) for r in run.transcripts)
@@ -89,12 +96,14 @@ def main() -> None:
     shared = ROOT.parent / "shared" / "data" / "transcripts" / "mibot"
     default = shared if shared.is_dir() else ROOT / "tests" / "data" / "transcripts" / "mibot"
     parser.add_argument("--mibot", type=Path, default=default)
+    parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--config", type=Path, default=None)
     parser.add_argument("--conversations", type=int, default=20000)
     parser.add_argument("--skip-scoring", action="store_true")
     args = parser.parse_args()
     lines = bench_reading(args.conversations)
     if not args.skip_scoring:
-        lines += bench_scoring(args.mibot)
+        lines += bench_scoring(args.mibot, args.limit, args.config)
     print("\n".join(lines))
 
 
