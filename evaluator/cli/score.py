@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from evaluator.cli._common import console, emit_json, err_console, examples, state
+from evaluator.scoring import DEFAULT_MAX_TURN_CHARS
 
 __all__ = ["score", "agreement", "SCORE_EXAMPLES", "AGREEMENT_EXAMPLES"]
 
@@ -93,6 +94,12 @@ def score(
         "--skip-invalid",
         help="Skip (and report) invalid records instead of stopping at the first one.",
     ),
+    max_turn_chars: int = typer.Option(
+        DEFAULT_MAX_TURN_CHARS,
+        "--max-turn-chars",
+        min=200,
+        help="Cut longer turns before they reach the judge.",
+    ),
     details: bool = typer.Option(
         True, "--details/--summary-only", help="Print a table per transcript."
     ),
@@ -116,6 +123,7 @@ def score(
             k=k,
             guidelines=guidelines,
             skip_invalid=skip_invalid,
+            max_turn_chars=max_turn_chars,
             progress=update,
         )
     written = write_reports(run, markdown=markdown, html=html, junit=junit, json=json_file)
