@@ -131,7 +131,8 @@ def detect_format(path: str | Path) -> Reader:
         if reader.sniff(path, head):
             return reader
     raise UnknownFormatError(
-        f"no reader recognises this file (tried {', '.join(_REGISTRY)}); use --format to force one",
+        f"no reader recognises this file (tried {', '.join(reader_names())}); "
+        "use --format to force one",
         file=path,
     )
 
