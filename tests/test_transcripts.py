@@ -225,3 +225,33 @@ def test_huge_jsonl_streams(tmp_path):
     first = next(stream)
     assert first.id == "c0" and len(first.turns[0].content) == len(long_text)
     assert sum(1 for _ in stream) == 299
+
+
+def test_gzip_jsonl_and_windows_line_endings_with_bom(tmp_path):
+    import gzip
+
+    packed = tmp_path / "chats.jsonl.gz"
+    packed.write_bytes(gzip.compress((FORMATS / "chats.jsonl").read_bytes()))
+    assert [t.id for t in read_transcripts(packed)] == ["jsonl-1", "jsonl-2", "jsonl-3"]
+    table = tmp_path / "export.csv"
+    table.write_bytes(
+        b"\xef\xbb\xbfconversation_id,turn,role,content\r\nx,1,user,hi\r\nx,2,assistant,hello\r\n"
+    )
+    (conversation,) = read_transcripts(table)
+    assert [(t.role, t.content) for t in conversation.turns] == [
+        ("user", "hi"),
+        ("assistant", "hello"),
+    ]
+    text = tmp_path / "chat.txt"
+    text.write_bytes(b"User: hi\r\nthere\r\nAssistant: hello\r\n")
+    (conversation,) = read_transcripts(text)
+    assert conversation.turns[0].content == "hi\nthere"
+
+
+def test_unknown_format_lists_readers_in_detection_order(tmp_path):
+    path = tmp_path / "empty.json"
+    path.write_text("{}")
+    with pytest.raises(UnknownFormatError, match=r"tried utterances, openai, csv, text"):
+        read_transcripts(path)
+    with pytest.raises(InputError, match=r"empty.json: messages: missing 'messages'"):
+        read_transcripts(path, fmt="openai")
