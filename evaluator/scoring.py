@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from evaluator import __version__
-from evaluator.errors import ConfigError, InputError, ModelError
+from evaluator.errors import ConfigError, CorpusIndexError, InputError, ModelError
 from evaluator.judges.base import Judge, JudgeRequest
 from evaluator.types import (
     AppliesWhen,
@@ -683,7 +683,15 @@ def score_files(
         from evaluator.index import Retriever
 
         tick = time.perf_counter()
-        retriever = Retriever.open(settings, auto_build=True)
+        try:
+            retriever = Retriever.open(settings, auto_build=True)
+        except CorpusIndexError as exc:
+            raise CorpusIndexError(
+                f"{exc.message} (or score without user voices: --no-retrieval)",
+                file=exc.file,
+                field=exc.field,
+                line=exc.line,
+            ) from None
         open_seconds = time.perf_counter() - tick
     try:
         run = score(

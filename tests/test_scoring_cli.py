@@ -169,3 +169,15 @@ def test_mibot_directory_scores(cli, guidelines, tmp_path):
     assert data["summary"]["skipped"] == [
         f"{DATA / 'mibot' / 'README.md'}: not a recognised transcript format"
     ]
+
+
+def test_missing_index_is_one_error_that_suggests_no_retrieval(cli, guidelines, tmp_path):
+    config = tmp_path / "mheval.toml"
+    config.write_text(
+        f'index_path = "{tmp_path / "chroma"}"\nannotations = "{tmp_path / "none.jsonl"}"\n'
+        f'guidelines = "{guidelines}"\n'
+    )
+    result = cli("--config", config, "score", FORMATS / "chat.json", "--judge", "test-pass")
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "index not found" in line and "--no-retrieval" in line
