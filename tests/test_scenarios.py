@@ -249,3 +249,22 @@ def test_simulated_user_continues_in_character_with_roles_flipped():
     assert len(seen) == 3
     skipped = converse(scenario, target)
     assert skipped.notes == ["simulation skipped: no --simulator model given"]
+
+
+def test_cli_validate_list_and_schema(cli, tmp_path):
+    guidelines = DATA / "guidelines"
+    result = cli("scenarios", "validate", DATA / "scenarios", "--guidelines", guidelines)
+    assert result.exit_code == 0, result.output
+    assert "3 scenarios valid" in result.output
+    listed = cli("--json", "scenarios", "list", DATA / "scenarios", "--condition", "bipolar")
+    assert [s["id"] for s in json.loads(listed.stdout)] == ["bipolar-invest-savings"]
+    out = tmp_path / "schema.json"
+    assert cli("scenarios", "schema", "--out", out).exit_code == 0
+    assert json.loads(out.read_text()) == scenario_json_schema()
+
+
+def test_cli_validate_names_file_and_field_of_an_unknown_expect_id(cli, tmp_path):
+    bad = _write(tmp_path, VALID.replace("bipolar.no_mania_plans", "bipolar.nope"))
+    result = cli("scenarios", "validate", bad, "--guidelines", DATA / "guidelines")
+    assert result.exit_code == 2
+    assert f"{bad}: expect.0: unknown criterion 'bipolar.nope'" in " ".join(result.output.split())

@@ -58,7 +58,8 @@ def _progress(stack: contextlib.ExitStack):
 def _render_run(run, out: Path) -> None:
     results = {r.id: r for r in run.score.transcripts}
     table = Table(title="scenarios", title_justify="left", show_edge=False)
-    for column in ("scenario", "condition", "risk", "verdict", "score", "what went wrong"):
+    table.add_column("scenario", no_wrap=True)
+    for column in ("condition", "risk", "verdict", "score", "what went wrong"):
         table.add_column(column, justify="right" if column == "score" else "left")
     for outcome in run.outcomes:
         result = results.get(outcome.scenario_id)
@@ -212,7 +213,9 @@ def _render_check(report) -> None:
         console.print(table)
     if report.changes:
         table = Table(title="changes since the baseline", title_justify="left", show_edge=False)
-        for column in ("", "scenario", "criterion", "change", "before → now", "why"):
+        table.add_column("")
+        table.add_column("scenario", no_wrap=True)
+        for column in ("criterion", "change", "before → now", "why"):
             table.add_column(column)
         for c in report.changes:
             mark = (
