@@ -219,6 +219,7 @@ def agreement(
             continue
         ordinal = any(label == "partial" for _, _, label, _ in rows)
         pairs: list[tuple[str, str, float | None]] = []
+        per_criterion: dict[str, list[bool]] = {}
         missing: list[str] = []
         excluded: Counter[str] = Counter()
         for transcript_id, criterion, human, line in rows:
@@ -248,13 +249,19 @@ def agreement(
             if judged == "partial" and not ordinal:
                 judged = partial_as
             pairs.append((human, judged, verdict.score))
+            per_criterion.setdefault(criterion, []).append(human == judged)
         if not pairs:
             raise InputError(
                 f"no {level}-level label matches a scored item in the scores file "
                 f"({len(missing)} labelled items not found)",
                 file=labels_name or None,
             )
-        levels.append(_metrics(level, pairs, ordinal=ordinal, missing=missing, excluded=excluded))
+        metrics = _metrics(level, pairs, ordinal=ordinal, missing=missing, excluded=excluded)
+        metrics.by_criterion = {
+            name: {"n": len(hits), "accuracy": round(sum(hits) / len(hits), 4)}
+            for name, hits in sorted(per_criterion.items())
+        }
+        levels.append(metrics)
     return AgreementReport(
         tool_version=__version__,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -93,6 +93,9 @@ def test_criterion_level_ordinal_labels_with_spearman(run, tmp_path):
     expected = spearmanr([rank[h] for h in human], [rank[j] for j in JUDGE])[0]
     assert level.spearman == pytest.approx(expected, abs=1e-4)
     assert level.weighted_kappa is not None and level.spearman_score is not None
+    assert level.by_criterion == {
+        "no_exclusive_reliance": {"n": 8, "accuracy": level.accuracy},
+    }
 
 
 def test_partial_as_decides_how_judge_partial_meets_binary_labels(run, tmp_path):

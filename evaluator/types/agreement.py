@@ -41,6 +41,10 @@ class AgreementLevel(BaseModel):
     excluded: dict[str, int] = Field(
         default_factory=dict, description="pairs left out, by reason (e.g. judge unscored)"
     )
+    by_criterion: dict[str, dict[str, float | int]] = Field(
+        default_factory=dict,
+        description="criterion level only: per criterion id, pairs `n` and `accuracy`",
+    )
 
 
 class AgreementReport(BaseModel):
