@@ -196,6 +196,9 @@ def agreement(
             table.add_row(label, *(str(n) for n in row))
         if not state.quiet:
             console.print(table)
+        if level.by_criterion and not state.quiet:
+            for name, entry in level.by_criterion.items():
+                console.print(f"  {name}: accuracy {entry['accuracy']:.2f} (n={entry['n']})")
         notes = [f"{n} {reason}" for reason, n in level.excluded.items()]
         if level.missing:
             notes.append(f"{len(level.missing)} labelled items not in the scores file")
