@@ -188,8 +188,8 @@ def agreement(
                 else ""
             )
         )
-        table = Table(title="rows: human · columns: judge", title_justify="left")
-        table.add_column("")
+        table = Table()
+        table.add_column("human \\ judge")
         for label in level.labels:
             table.add_column(label, justify="right")
         for label, row in zip(level.labels, level.confusion, strict=True):
