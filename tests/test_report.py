@@ -134,3 +134,18 @@ def test_reports_render_from_a_round_tripped_result_file(run, tmp_path):
     assert written == [str(tmp_path / "r.json")]
     assert render_markdown(loaded) == render_markdown(run)
     assert re.search(r"score \d\.\d\d", render_markdown(loaded))
+
+
+def test_reports_render_a_minimal_run_from_another_producer():
+    """`mheval run` writes a ScoreRun with no transcripts when every scenario failed to talk."""
+    from xml.etree import ElementTree
+
+    minimal = ScoreRun(
+        tool_version="0", created_at="now", judge={"name": "x"}, rubrics={}, transcripts=[]
+    )
+    assert "0 transcripts: 0 pass, 0 fail" in render_html(minimal)
+    assert render_markdown(minimal).startswith("# mheval score report")
+    assert ElementTree.fromstring(render_junit(minimal)).get("tests") == "0"
+    console = Console(record=True, width=100, color_system=None)
+    render_terminal(minimal, console)
+    assert "run score —" in console.export_text()
