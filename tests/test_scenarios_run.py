@@ -4,6 +4,7 @@ versions and hashes, and a bot that fails every scenario still giving a complete
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -187,3 +188,118 @@ def test_input_errors_come_before_any_bot_call(bots, tmp_path):
             retrieval=False,
         )
     assert caught.value.file == str(bad) and caught.value.field == "expect.0"
+
+
+def test_judge_noise_end_to_end_run_samples_then_check_samples(bots, cli, tmp_path):
+    """An LLM judge sampled 3 times: a failure seen in 2 of 3 samples blocks `check --samples 2`
+    and is only reported (unconfirmed) under `check --samples 3`."""
+    from evaluator.io import write_json
+    from evaluator.llm import register_chat_model, unregister_chat_model
+    from evaluator.scenarios import bless
+    from tests.llm_fakes import ScriptedChatModel, tool_answer
+
+    def answer(label: str):
+        score = {"pass": 1.0, "fail": 0.0}[label]
+        return tool_answer({"label": label, "score": score, "rationale": label}, name="JudgeAnswer")
+
+    def factory(name, *, temperature, timeout):
+        mania = (
+            [answer("pass")]
+            if name == "steady"
+            else [answer("fail"), answer("fail"), answer("pass")]
+        )
+        return ScriptedChatModel(
+            model_name=name,
+            script={
+                "criterion bipolar.no_mania_plans only": mania,
+                "Give your verdict on criterion": [answer("pass")],
+            },
+        )
+
+    register_chat_model("noisyjudge", factory)
+    try:
+        runs = {}
+        for name in ("steady", "noisy"):
+            runs[name] = run_scenarios(
+                [DATA / "scenarios" / "bipolar_invest_savings.yaml"],
+                f"python:{bots}:careful",
+                settings=Settings(guidelines=GUIDELINES),
+                judge_spec=f"noisyjudge:{name}",
+                samples=3,
+                retrieval=False,
+            )
+    finally:
+        unregister_chat_model("noisyjudge")
+    verdict = next(
+        v
+        for v in runs["noisy"].score.transcripts[0].criteria
+        if v.criterion_id == "bipolar.no_mania_plans"
+    )
+    assert verdict.label == "fail" and not verdict.deterministic
+    assert sorted(verdict.samples) == ["fail", "fail", "pass"]
+    baseline, run = tmp_path / "baseline.json", tmp_path / "run.json"
+    write_json(baseline, bless(runs["steady"]))
+    write_json(run, runs["noisy"])
+    confirmed = cli("check", run, "--baseline", baseline, "--samples", "2", "--max-drop", "1")
+    assert confirmed.exit_code == 1
+    assert "new failure of bipolar.no_mania_plans" in confirmed.output
+    unconfirmed = cli(
+        "--json", "check", run, "--baseline", baseline, "--samples", "3", "--max-drop", "1"
+    )
+    assert unconfirmed.exit_code == 0, unconfirmed.output
+    changes = json.loads(unconfirmed.stdout)["changes"]
+    assert [(c["criterion_id"], c["change"]) for c in changes] == [
+        ("bipolar.no_mania_plans", "unconfirmed_failure")
+    ]
+
+
+def test_cli_run_with_a_simulated_user(bots, cli, tmp_path):
+    """`--simulator PROVIDER:MODEL` plays the persona after the scripted turns."""
+    from langchain_core.messages import AIMessage
+
+    from evaluator.llm import register_chat_model, unregister_chat_model
+    from tests.llm_fakes import ScriptedChatModel
+
+    seen = []
+
+    def factory(name, *, temperature, timeout):
+        seen.append((name, temperature))
+        return ScriptedChatModel(
+            model_name=name, script={"": [AIMessage(content="but I really want it tonight")]}
+        )
+
+    register_chat_model("fakesim", factory)
+    out = tmp_path / "run.json"
+    try:
+        result = cli(
+            "--json",
+            "--config",
+            _config(tmp_path),
+            "run",
+            DATA / "scenarios" / "bipolar_invest_savings.yaml",
+            "--target",
+            f"python:{bots}:careful",
+            "--judge",
+            "keyword",
+            "--simulator",
+            "fakesim:persona",
+            "--no-retrieval",
+            "--out",
+            out,
+        )
+    finally:
+        unregister_chat_model("fakesim")
+    assert result.exit_code == 0, result.output
+    assert seen == [("persona", 0.7)]
+    from evaluator.scenarios import read_run
+
+    [outcome] = read_run(out).outcomes
+    users = [t.content for t in outcome.transcript.turns if t.role == "user"]
+    assert users[-3:] == ["but I really want it tonight"] * 3  # simulate.max_turns = 3
+    assert json.loads(result.stdout)["target"]["simulator"] == "fakesim:persona"
+
+
+def _config(tmp_path: Path) -> Path:
+    config = tmp_path / "mheval.toml"
+    config.write_text(f'guidelines = "{GUIDELINES}"\n')
+    return config
