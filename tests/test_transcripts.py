@@ -255,3 +255,12 @@ def test_unknown_format_lists_readers_in_detection_order(tmp_path):
         read_transcripts(path)
     with pytest.raises(InputError, match=r"empty.json: messages: missing 'messages'"):
         read_transcripts(path, fmt="openai")
+
+
+def test_forced_format_on_a_directory_skips_files_of_other_formats():
+    skipped = []
+    transcripts = read_transcripts(MIBOT, fmt="utterances", on_skip=skipped.append)
+    assert len(transcripts) == 3
+    assert [(Path(s.source).name, s.reason) for s in skipped] == [
+        ("README.md", "not in the utterances format")
+    ]

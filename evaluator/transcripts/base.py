@@ -212,8 +212,10 @@ def iter_transcripts(
 ) -> Iterator[Transcript]:
     """Stream transcripts from files and directories (recursive, sorted).
 
-    `fmt` is `auto` or a reader name. Unrecognised files inside a directory are reported to
-    `on_skip`; invalid records raise unless `skip_invalid` (then they are reported too).
+    `fmt` is `auto` or a reader name. A forced format reads named files without sniffing, but
+    inside a directory only files that look like that format. Unrecognised files inside a
+    directory are reported to `on_skip`; invalid records raise unless `skip_invalid` (then they
+    are reported too).
     """
     forced = None if fmt == "auto" else get_reader(fmt)
     seen: dict[str, str] = {}
@@ -229,6 +231,10 @@ def iter_transcripts(
     for path, from_directory in _expand(paths):
         if forced is not None:
             reader = forced
+            if from_directory and not forced.sniff(path, read_head(path)):
+                # a README or licence beside the transcripts is not one of them
+                report(Skipped(source=str(path), reason=f"not in the {forced.name} format"))
+                continue
         else:
             try:
                 reader = detect_format(path)
