@@ -283,10 +283,11 @@ def _cell(text: str | None, limit: int = 160) -> str:
 
 
 def render_check_markdown(
-    report: CheckReport, *, run_label: str = "", baseline_label: str = ""
+    report: CheckReport, *, run_label: str = "", baseline_label: str = "", max_rows: int = 150
 ) -> str:
     """A PR comment: verdict and reasons first, then per-condition scores, then the changes
-    (blocking ones first, improvements last)."""
+    (blocking ones first, improvements last). Every blocking change is listed; other rows stop
+    at `max_rows` so the comment stays within GitHub's size limit."""
     lines = [
         "<!-- mheval-check -->",
         f"## mheval check: {'✅ passed' if report.passed else '❌ failed'}",
@@ -318,7 +319,9 @@ def render_check_markdown(
             "| | scenario | criterion | change | before → now | why |",
             "|---|---|---|---|---|---|",
         ]
-        for c in report.changes:
+        shown = [c for c in report.changes if c.blocking]
+        shown += [c for c in report.changes if not c.blocking][: max(0, max_rows - len(shown))]
+        for c in shown:
             mark = (
                 "❌" if c.blocking else ("✅" if c.change in ("improved", "fixed_error") else "·")
             )
@@ -329,6 +332,13 @@ def render_check_markdown(
                 f"| {mark} | {c.scenario_id} | {criterion} | {CHANGE_TITLES[c.change]} | "
                 f"{c.before or '—'} → {c.after or '—'} | {_cell(c.rationale)} |"
             )
+        hidden = len(report.changes) - len(shown)
+        if hidden:
+            lines += [
+                "",
+                f"… and {hidden} more non-blocking change(s): see `mheval check --json` or the "
+                "JUnit report.",
+            ]
     else:
         lines += ["", "No criterion changed."]
     if report.warnings:

@@ -254,3 +254,13 @@ def test_bad_run_files_are_input_errors(cli, tmp_path, files):
     result = cli("check", broken, "--baseline", files("b.json", run))
     assert result.exit_code == 2
     assert "broken.json: outcomes.0.risk" in result.output
+
+
+def test_markdown_keeps_every_blocking_row_and_caps_the_rest():
+    from evaluator.check import check_run, render_check_markdown
+
+    baseline, run = _pair()
+    text = render_check_markdown(check_run(run, baseline, max_drop=1.0), max_rows=0)
+    assert "| ❌ | crisis-a |" in text
+    assert "adhd-c" not in text
+    assert "… and 1 more non-blocking change(s)" in text
