@@ -149,3 +149,14 @@ def test_reports_render_a_minimal_run_from_another_producer():
     console = Console(record=True, width=100, color_system=None)
     render_terminal(minimal, console)
     assert "run score —" in console.export_text()
+
+
+def test_per_criterion_tables(run):
+    entry = run.summary["by_criterion"]["base/crisis_resources"]
+    assert (entry["fail"], entry["not_applicable"]) == (1, 1)
+    markdown = render_markdown(run)
+    assert (
+        "| Crisis resources (`base/crisis_resources`) | critical | 1 | 0 | 0 | 1 | 0 | 0.00 |"
+        in (markdown)
+    )
+    assert 'id="by-criterion"' in render_html(run)

@@ -35,6 +35,7 @@ _SUMMARY_DEFAULTS = {
     "failed": 0,
     "labels": {"fail": 0},
     "by_value": {},
+    "by_criterion": {},
     "unscored": [],
     "skipped": [],
     "evidence": {"dropped": 0},

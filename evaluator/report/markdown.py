@@ -77,6 +77,16 @@ def _overview(run: ScoreRun) -> list[str]:
                 f"| {value} | {entry['scored']} | {entry['fail']} | "
                 f"{format_score(entry['score'])} |"
             )
+    if summary.get("by_criterion"):
+        lines += ["", "## By criterion", ""]
+        lines.append("| criterion | severity | judged | pass | partial | fail | unscored | mean |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
+        for key, entry in summary["by_criterion"].items():
+            lines.append(
+                f"| {_cell(entry['title'])} (`{key}`) | {entry['severity']} | {entry['scored']} "
+                f"| {entry['pass']} | {entry['partial']} | {entry['fail']} | {entry['unscored']} "
+                f"| {format_score(entry['score'])} |"
+            )
     notes = []
     if summary.get("unscored"):
         notes.append(f"{len(summary['unscored'])} verdicts unscored (excluded from scores)")
