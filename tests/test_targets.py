@@ -235,3 +235,34 @@ def test_replay_target_uses_recorded_transcripts_by_scenario_id(tmp_path):
     assert found.transcript.turns[-1].content == "hello there"
     assert found.transcript.metadata["condition"] == "general"
     assert "no recorded transcript with id 'other'" in missing.error
+
+
+def test_a_hung_bot_does_not_keep_the_process_alive(tmp_path):
+    """The timed-out call is abandoned in a daemon thread, so `mheval run` can exit."""
+    import subprocess
+
+    script = tmp_path / "hang.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import time
+            from evaluator.scenarios import run_conversations
+            from evaluator.scenarios.targets import PythonTarget
+            from evaluator.types import Scenario
+
+            def hang(messages):
+                time.sleep(3600)
+
+            scenario = Scenario(id="s", title="t", condition="general", risk="low",
+                                persona={"description": "x"}, turns=["hi"])
+            target = PythonTarget(spec="python:x:hang", function=hang)
+            [outcome] = run_conversations([scenario], target, timeout=0.3, retries=0)
+            print(outcome.error)
+            """
+        )
+    )
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "turn 0: TimeoutError: no reply within 0.3 s"
+    assert time.perf_counter() - started < 30

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 
 from evaluator.scenarios.targets import Message, ReplayTarget, Target
 from evaluator.types import Scenario, ScenarioOutcome, Transcript, Turn
@@ -19,15 +19,24 @@ class TargetCallError(Exception):
 
 
 def _call_with_timeout(target: Target, messages: list[Message], timeout: float) -> str:
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(target.reply, messages, timeout=timeout)
-    try:
-        return future.result(timeout=timeout)
-    except FutureTimeout:
-        raise TimeoutError(f"no reply within {timeout:g} s") from None
-    finally:
-        # A hung call cannot be killed; do not wait for it.
-        pool.shutdown(wait=False, cancel_futures=True)
+    """The target's reply, or TimeoutError. The call runs in a daemon thread: a hung bot cannot
+    be killed, but it must neither block the run nor keep the process alive at exit."""
+    result: dict[str, object] = {}
+
+    def call() -> None:
+        try:
+            result["reply"] = target.reply(messages, timeout=timeout)
+        except BaseException as exc:  # handed to the caller's thread below
+            result["error"] = exc
+
+    worker = threading.Thread(target=call, name="mheval-target", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise TimeoutError(f"no reply within {timeout:g} s")
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["reply"]  # type: ignore[return-value]
 
 
 def _reply(target: Target, messages: list[Message], *, timeout: float, retries: int) -> str:
