@@ -107,29 +107,39 @@ _FIGURES = re.compile(
 )
 
 
-def _form_pattern(form: str) -> str:
+def _form_body(form: str) -> str:
     words = [re.escape(word) for word in form.split()]
     body = r"[\s-]+".join(words)
     if len(form) > 4 and form[-1].isalpha() and form[-1].islower():
         body += "(?:s|es)?"  # plurals: therapists, delusions
-    # Word boundaries only where the form starts/ends with a word character.
-    left = r"(?<![\w])" if re.match(r"\w", form) else ""
-    right = r"(?![\w])" if re.search(r"\w$", form) else ""
-    return f"{left}{body}{right}"
+    return body
+
+
+def _compile_forms(forms: list[str], flags: int) -> list[re.Pattern]:
+    """One pattern per kind of edge (word character or not at each end), with the word
+    boundary checks outside the alternation: far faster than a lookaround per alternative."""
+    groups: dict[tuple[bool, bool], list[str]] = {}
+    for form in sorted(set(forms), key=len, reverse=True):
+        edges = (bool(re.match(r"\w", form)), bool(re.search(r"\w$", form)))
+        groups.setdefault(edges, []).append(_form_body(form))
+    patterns = []
+    for (left, right), bodies in sorted(groups.items()):
+        body = "(?:" + "|".join(bodies) + ")"
+        patterns.append(
+            re.compile((r"(?<!\w)" if left else "") + body + (r"(?!\w)" if right else ""), flags)
+        )
+    return patterns
 
 
 @dataclass
 class _Compiled:
-    conditions: list[tuple[str, re.Pattern, re.Pattern | None]]
-    crisis: tuple[re.Pattern, re.Pattern | None]
+    conditions: list[tuple[str, list[re.Pattern]]]
+    crisis: list[re.Pattern]
 
 
-def _compile_label(forms: list[str], exact: list[str]) -> tuple[re.Pattern, re.Pattern | None]:
-    loose = sorted({f for f in forms if f not in exact}, key=len, reverse=True)
-    strict = sorted(set(exact), key=len, reverse=True)
-    loose_re = re.compile("|".join(_form_pattern(f) for f in loose) or r"(?!x)x", re.IGNORECASE)
-    strict_re = re.compile("|".join(_form_pattern(f) for f in strict)) if strict else None
-    return loose_re, strict_re
+def _compile_label(forms: list[str], exact: list[str]) -> list[re.Pattern]:
+    loose = [f for f in forms if f not in exact]
+    return _compile_forms(loose, re.IGNORECASE) + _compile_forms(list(exact), 0)
 
 
 class PhraseMatcher:
@@ -156,20 +166,17 @@ def _compiled(codebook: Codebook) -> _Compiled:
         return cached[1]
     conditions = []
     for condition in codebook.conditions:
-        loose, strict = _compile_label(
-            [*condition.surface_forms, *condition.cues], condition.exact_case
-        )
-        conditions.append((condition.id, loose, strict))
+        patterns = _compile_label([*condition.surface_forms, *condition.cues], condition.exact_case)
+        conditions.append((condition.id, patterns))
     crisis = _compile_label(codebook.crisis.cues, codebook.crisis.exact_case)
     result = _Compiled(conditions=conditions, crisis=crisis)
     _COMPILED[id(codebook)] = (codebook, result)
     return result
 
 
-def _matches(patterns: tuple[re.Pattern, re.Pattern | None], text: str):
+def _matches(patterns: list[re.Pattern], text: str):
     for pattern in patterns:
-        if pattern is not None:
-            yield from pattern.finditer(text)
+        yield from pattern.finditer(text)
 
 
 def _clause_before(text: str, start: int) -> str:
@@ -217,8 +224,8 @@ def find_mentions(text: str, codebook: Codebook) -> tuple[list[Mention], list[Me
     """Accepted (condition mentions, crisis mentions) in text order."""
     compiled = _compiled(codebook)
     conditions: list[Mention] = []
-    for label, loose, strict in compiled.conditions:
-        for match in _matches((loose, strict), text):
+    for label, patterns in compiled.conditions:
+        for match in _matches(patterns, text):
             if _rejection(text, match) is None:
                 conditions.append(Mention(label, match.start(), match.end(), match.group(0)))
     crisis = [

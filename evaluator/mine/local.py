@@ -34,7 +34,17 @@ __all__ = ["LocalAnnotator", "split_sentences", "EMBEDDING_MODEL"]
 EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 TRAINING_FILE = Path(__file__).parent / "resources" / "local_training.yaml"
 
-_MAX_IMPACTS = 3
+_MAX_IMPACTS = 4
+_NEUTRAL_BAND = 0.05
+_MIXED_MARGIN = 0.5
+# Perspectives whose cues mark an impact even in a sentence without a mental-health word.
+_SECONDARY_PERSPECTIVES = {
+    "interaction_limitations",
+    "ethics",
+    "clinical_skepticism",
+    "dependency",
+    "informational_support",
+}
 _CUE_WEIGHT = {"perspectives": 0.15, "values": 0.3}
 _MAX_QUOTE_CHARS = 320
 _MIN_QUOTE_WORDS = 5
@@ -192,6 +202,11 @@ class LocalAnnotator:
             }
             for kind in ("perspectives", "values")
         }
+        # Words that frame the chatbot's effect ("helped", "made it worse"), per sentiment.
+        self._framing = {
+            label.id: PhraseMatcher(label.id, label.cues, label.exact_case)
+            for label in cb.sentiments
+        }
         self._models: dict[str, _Classifier] | None = None
 
     # ----- models -----------------------------------------------------------------------
@@ -300,6 +315,10 @@ class LocalAnnotator:
             # One impact per condition the sentence names ("anxious or depressed").
             for condition in conditions:
                 candidates.append(_Candidate(index, sentence, quote, product, condition, score))
+        if candidates:
+            candidates += self._secondary(
+                index, text, sentences, candidates, whole_post, last_product or default_product
+            )
         starts = sorted(
             {c.sentence.start for c in candidates},
             key=lambda start: (
@@ -309,6 +328,36 @@ class LocalAnnotator:
         )
         keep = set(starts[:_MAX_IMPACTS])
         return [c for c in candidates if c.sentence.start in keep]
+
+    def _secondary(self, index, text, sentences, primary, whole_post, product):
+        """In a relevant post, sentences about the chatbot that carry a clear perspective cue
+        (a paywall, a canned reply, a privacy worry) are impacts too, even without a
+        mental-health word: the post as a whole already ties the chatbot to mental health."""
+        taken = {c.sentence.start for c in primary}
+        extra = []
+        condition = (
+            primary[0].condition
+            if len({c.condition for c in primary}) == 1
+            else (self._fallback_condition or primary[0].condition)
+        )
+        for position, sentence in enumerate(sentences):
+            if sentence.start in taken:
+                continue
+            neighbours = sentences[max(0, position - 2) : position + 3]
+            if not (whole_post or any(s.products for s in neighbours)):
+                continue
+            quote = _quote(text, sentence)
+            if len(quote.split()) < _MIN_QUOTE_WORDS:
+                continue
+            hits = sum(
+                len(matcher.find(quote))
+                for label, matcher in self._label_cues["perspectives"].items()
+                if label in _SECONDARY_PERSPECTIVES
+            )
+            if hits:
+                name = sentence.products[0] if sentence.products else product
+                extra.append(_Candidate(index, sentence, quote, name, condition, 0.5 * hits))
+        return extra
 
     # ----- public -------------------------------------------------------------------------
     def annotate(self, posts: Sequence[Post]) -> list[Annotation]:
@@ -321,8 +370,9 @@ class LocalAnnotator:
         for post, candidates in zip(posts, per_post, strict=True):
             _, crisis_mentions = find_mentions(post.text, self.codebook)
             impacts = []
-            for candidate in candidates:
-                sentiment, perspective, value, confidence = label_of[id(candidate)]
+            sentiments = _post_sentiments([label_of[id(c)][0] for c in candidates])
+            for candidate, sentiment in zip(candidates, sentiments, strict=True):
+                _, perspective, value, confidence = label_of[id(candidate)]
                 impacts.append(
                     Impact(
                         supporting_quote=candidate.quote,
@@ -341,7 +391,8 @@ class LocalAnnotator:
             )
         return annotations
 
-    def _label(self, candidates: list[_Candidate]) -> list[tuple[str, str, str, float]]:
+    def _label(self, candidates: list[_Candidate]) -> list[tuple[float, str, str, float]]:
+        """(sentiment score, perspective, value, confidence) per candidate."""
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
         models = self._classifiers()
@@ -360,10 +411,17 @@ class LocalAnnotator:
             value = models["values"].labels[int(v_row.argmax())]
             polarity = vader.polarity_scores(_mask_conditions(candidate.quote))["compound"]
             probs = dict(zip(s_labels, sentiment_p[row], strict=True))
-            score = probs.get("positive", 0) - probs.get("negative", 0) + 0.6 * polarity
-            sentiment = "positive" if score > 0.15 else "negative" if score < -0.15 else "neutral"
+            framing = len(self._framing["positive"].find(candidate.quote)) - len(
+                self._framing["negative"].find(candidate.quote)
+            )
+            score = (
+                probs.get("positive", 0)
+                - probs.get("negative", 0)
+                + 0.6 * polarity
+                + 0.4 * max(-2, min(2, framing))
+            )
             confidence = float(perspective_p[row][best])
-            results.append((sentiment, perspective, value, round(confidence, 3)))
+            results.append((float(score), perspective, value, round(confidence, 3)))
         return results
 
     def _with_cues(self, kind: str, models: dict[str, _Classifier], probs, quote: str):
@@ -377,9 +435,26 @@ class LocalAnnotator:
         return scores
 
 
+def _post_sentiments(scores: list[float]) -> list[str]:
+    """Impact sentiments from scores. A post is `mixed` only when it clearly says both: when
+    signs conflict, impacts with a weak score are read as neutral."""
+    labels = [
+        "positive" if s > _NEUTRAL_BAND else "negative" if s < -_NEUTRAL_BAND else "neutral"
+        for s in scores
+    ]
+    if "positive" in labels and "negative" in labels:
+        labels = [
+            label if abs(score) >= _MIXED_MARGIN else "neutral"
+            for label, score in zip(labels, scores, strict=True)
+        ]
+    return labels
+
+
 _CONDITION_WORDS = re.compile(
     r"\b(?:anxiety|anxious|depression|depressed|lonely|loneliness|stress|stressed|panic|"
-    r"ptsd|trauma|grief|sad|suicidal|mental illness|disorder)\b",
+    r"ptsd|trauma|grief|sad|sadness|suicidal|suicide|mental illness|disorder|miserable|alone|"
+    r"isolation|isolated|struggling|struggle|pain|painful|hurt|crying|cry|scared|afraid|fear|"
+    r"distress|distressed|low|dark|overwhelmed|addiction|problems|issues)\b",
     re.I,
 )
 
