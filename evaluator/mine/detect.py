@@ -41,6 +41,7 @@ _BOT_NOUNS = (
 )
 _COPULA = (
     r"is|was|are|were|'s|’s|seems|seemed|seem|sounds|sounded|acts|acted|acting|is being|"
+    r"looks|look|looked|"
     r"gets|got|became|has become|feels|felt|went|goes|turned|turns"
 )
 _BOT_SUBJECT = re.compile(
@@ -85,6 +86,8 @@ _NEGATION_FILLERS = {
     "im",
     "i'm",
     "being",
+    "be",
+    "get",
     "actually",
     "officially",
     "feel",
@@ -105,6 +108,17 @@ _FIGURES = re.compile(
     r"|retail\s+therapy|my\s+strange\s+addiction",
     re.IGNORECASE,
 )
+
+
+# Diagnoses people use loosely as adjectives ("so OCD", "a bit bipolar").
+_METAPHOR_PRONE = {"ocd", "bipolar", "schizo", "schizophrenic", "autistic", "adhd", "psychotic"}
+_LAUGHTER = re.compile(r"😂|🤣|😅|😆|\blol\b|\blmao\b|\blmfao\b|\bhaha+\b", re.IGNORECASE)
+_QUOTES = "'\"‘’“”"
+
+
+def _quoted(text: str, start: int, end: int) -> bool:
+    """A word in quotes is mentioned, not used: Why put 'depressed' as a behaviour?"""
+    return start > 0 and end < len(text) and text[start - 1] in _QUOTES and text[end] in _QUOTES
 
 
 def _form_body(form: str) -> str:
@@ -213,8 +227,12 @@ def _rejection(text: str, match: re.Match) -> str | None:
         return "describes the chatbot"
     if adjective and _BOT_AFTER.match(text[end : end + 20]):
         return "describes the chatbot"
-    if adjective and _INTENSIFIED.search(before):
+    if surface.lower() in _METAPHOR_PRONE and _INTENSIFIED.search(before):
         return "figure of speech"
+    if _quoted(text, start, end):
+        return "quoted, not used"
+    if _LAUGHTER.search(text[start : start + 80]):
+        return "joke"
     if adjective and _INSULT.search(before):
         return "insult"
     return None
@@ -231,7 +249,7 @@ def find_mentions(text: str, codebook: Codebook) -> tuple[list[Mention], list[Me
     crisis = [
         Mention("crisis", m.start(), m.end(), m.group(0))
         for m in _matches(compiled.crisis, text)
-        if _rejection(text, m) not in ("figure of speech", "describes the chatbot", "insult")
+        if _rejection(text, m) in (None, "negated", "joke", "quoted, not used")
     ]
     conditions.sort(key=lambda mention: mention.start)
     return conditions, crisis

@@ -124,6 +124,7 @@ class _Sentence:
     start: int
     end: int
     products: list[str] = field(default_factory=list)
+    named: bool = False
     conditions: list[str] = field(default_factory=list)
     cues: int = 0
 
@@ -177,6 +178,9 @@ def _load_training() -> dict:
 
 class LocalAnnotator:
     """Annotates posts offline. Construct once: building it trains three small classifiers."""
+
+    #: Posts per `annotate` call the pipeline should send: sentences are embedded per call.
+    batch_size = 256
 
     def __init__(self, codebook: Codebook | None = None) -> None:
         self.codebook = codebook or load_codebook()
@@ -273,11 +277,13 @@ class LocalAnnotator:
                 )
         # In a chatbot's own forum or app review, once the chatbot is mentioned the whole post
         # is about it; elsewhere the link must be within two sentences.
-        whole_post = app_review or (default_product is not None and bool(product_mentions))
+        explicit = [m for _, m in product_mentions if m.label != "implicit"]
+        whole_post = app_review or (default_product is not None and bool(explicit))
         for sentence in sentences:
             inside = lambda m, s=sentence: s.start <= m.start < s.end  # noqa: E731
             named = [(m.start, name) for name, m in product_mentions if inside(m)]
             sentence.products = [name for _, name in sorted(named)]
+            sentence.named = any(inside(m) for m in explicit)
             sentence.conditions = [m.label for m in condition_mentions if inside(m)]
             sentence.cues = sum(1 for m in cue_mentions if inside(m))
         post_conditions = [m.label for m in condition_mentions]
@@ -291,7 +297,7 @@ class LocalAnnotator:
             if not mental:
                 continue
             bot_here = bool(sentence.products)
-            bot_near = any(s.products for s in neighbours)
+            bot_near = any(s.named for s in neighbours)
             if not (bot_here or bot_near or whole_post):
                 continue
             quote = _quote(text, sentence)
@@ -344,7 +350,7 @@ class LocalAnnotator:
             if sentence.start in taken:
                 continue
             neighbours = sentences[max(0, position - 2) : position + 3]
-            if not (whole_post or any(s.products for s in neighbours)):
+            if not (whole_post or any(s.named for s in neighbours)):
                 continue
             quote = _quote(text, sentence)
             if len(quote.split()) < _MIN_QUOTE_WORDS:
@@ -475,5 +481,5 @@ def _quote(text: str, sentence: _Sentence) -> str:
 
 
 @register_annotator("local")
-def _local_factory(codebook: Codebook | None = None, **_: object) -> LocalAnnotator:
+def _local_factory(codebook: Codebook | None = None) -> LocalAnnotator:
     return LocalAnnotator(codebook)
