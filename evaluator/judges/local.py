@@ -48,7 +48,8 @@ class LocalJudge:
                 self._detector = BehaviourDetector(self._model_path)
             return self._detector
 
-    def analyse(self, transcript: Transcript, crisis: bool) -> list[TurnAnalysis]:
+    def analyse(self, transcript: Transcript, crisis: bool = False) -> list[TurnAnalysis]:
+        """Behaviours per assistant turn (what the verdicts are built from)."""
         return self.detector.analyse(transcript, crisis=crisis)
 
     def judge(self, requests: list[JudgeRequest]) -> list[Verdict]:
