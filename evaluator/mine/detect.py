@@ -47,6 +47,13 @@ _COPULA = (
 _BOT_SUBJECT = re.compile(
     rf"\b(?:{_BOT_NOUNS})\s+(?:\w+\s+)?(?:{_COPULA})\b(?:\s+[\w-]+){{0,3}}\s*$", re.IGNORECASE
 )
+# "...my rep... she had a full blown anxiety attack": a pronoun standing for the chatbot.
+_PRONOUN_SUBJECT = re.compile(
+    rf"\b(?:she|he|they)\s+(?:\w+\s+)?(?:{_COPULA}|had|has|have|having|gets)\b"
+    r"(?:\s+[\w-]+){0,3}\s*$",
+    re.IGNORECASE,
+)
+_BOT_EARLIER = re.compile(rf"\b(?:{_BOT_NOUNS})\b", re.IGNORECASE)
 # "a bipolar AI", "schizo bot": the adjective modifies the bot.
 _BOT_AFTER = re.compile(rf"^\s*(?:{_BOT_NOUNS})\b", re.IGNORECASE)
 _ADJECTIVE_FORMS = {
@@ -211,6 +218,14 @@ def _is_negated(before: str) -> bool:
     return False
 
 
+def _bot_in_sentence_before(text: str, clause_start: int) -> bool:
+    """Whether the chatbot is named earlier in the sentence, so she/he may stand for it."""
+    window = text[max(0, clause_start - 200) : clause_start]
+    cut = max(window.rfind(mark) for mark in (".", "!", "?", "\n"))
+    words = window[cut + 1 :]
+    return any(m.group(0).lower() != "it" for m in _BOT_EARLIER.finditer(words))
+
+
 def _rejection(text: str, match: re.Match) -> str | None:
     """Why a surface match is not a person's condition, or None when it is one."""
     start, end = match.span()
@@ -226,6 +241,8 @@ def _rejection(text: str, match: re.Match) -> str | None:
     if adjective and _BOT_SUBJECT.search(before):
         return "describes the chatbot"
     if adjective and _BOT_AFTER.match(text[end : end + 20]):
+        return "describes the chatbot"
+    if _PRONOUN_SUBJECT.search(before) and _bot_in_sentence_before(text, start - len(before)):
         return "describes the chatbot"
     if surface.lower() in _METAPHOR_PRONE and _INTENSIFIED.search(before):
         return "figure of speech"

@@ -35,6 +35,20 @@ EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 TRAINING_FILE = Path(__file__).parent / "resources" / "local_training.yaml"
 
 _MAX_IMPACTS = 4
+# How a perspective leans, by the codebook's own definitions of positive (support, coping,
+# relief) and negative (harm, dependency, misinformation, loss) impacts.
+_LEAN = {
+    "emotional_support": 1,
+    "instrumental_support": 1,
+    "informational_support": 1,
+    "appraisal_support": 1,
+    "dependency": -1,
+    "maladaptive_usage": -1,
+    "psychological_harm": -1,
+    "interaction_limitations": -1,
+    "ethics": -1,
+}
+_PERSPECTIVE_LEAN = 0.3
 _NEUTRAL_BAND = 0.05
 _MIXED_MARGIN = 0.5
 # Perspectives whose cues mark an impact even in a sentence without a mental-health word.
@@ -425,6 +439,7 @@ class LocalAnnotator:
                 - probs.get("negative", 0)
                 + 0.6 * polarity
                 + 0.4 * max(-2, min(2, framing))
+                + _PERSPECTIVE_LEAN * _LEAN.get(perspective, 0)
             )
             confidence = float(perspective_p[row][best])
             results.append((float(score), perspective, value, round(confidence, 3)))

@@ -1,0 +1,143 @@
+"""The local annotator on a slice of real posts (not in the dev set), with our own labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evaluator.mine.base import annotator_factory
+from evaluator.mine.codebook import codebook_version, load_codebook
+from evaluator.mine.local import LocalAnnotator, split_sentences
+from evaluator.types import Annotation, Post
+
+DATA = Path(__file__).parent / "data" / "local_annotator"
+
+
+def _read(name: str) -> list[dict]:
+    with open(DATA / name, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def codebook():
+    return load_codebook()
+
+
+@pytest.fixture(scope="module")
+def annotator(codebook):
+    return LocalAnnotator(codebook)
+
+
+@pytest.fixture(scope="module")
+def posts() -> list[Post]:
+    return [Post.model_validate(row) for row in _read("posts.jsonl")]
+
+
+@pytest.fixture(scope="module")
+def labels() -> dict[str, dict]:
+    return {row["id"]: row for row in _read("labels.jsonl")}
+
+
+@pytest.fixture(scope="module")
+def annotations(annotator, posts) -> list[Annotation]:
+    return annotator.annotate(posts)
+
+
+def test_one_annotation_per_post_in_order(posts, annotations, annotator):
+    assert [a.id for a in annotations] == [p.id for p in posts]
+    assert all(a.annotator == annotator.info for a in annotations)
+    assert annotator.info.name == "local"
+    assert annotator.info.codebook_version == codebook_version(load_codebook())
+
+
+def test_quotes_are_verbatim_spans_of_the_post(posts, annotations):
+    text_of = {post.id: post.text for post in posts}
+    quotes = [(a.id, i.supporting_quote) for a in annotations for i in a.impacts]
+    assert quotes, "the slice has relevant posts, so there must be impacts"
+    for post_id, quote in quotes:
+        assert quote in text_of[post_id]
+        assert len(quote.split()) >= 5
+        assert quote == quote.strip()
+
+
+def test_labels_come_from_the_codebook(annotations, codebook):
+    products = {product.name for product in codebook.products}
+    for annotation in annotations:
+        if not annotation.relevant:
+            assert annotation.impacts == []
+            assert annotation.post_sentiment is None
+            assert annotation.perspectives == annotation.values == annotation.conditions == []
+            continue
+        assert annotation.post_sentiment in {"positive", "negative", "neutral", "mixed"}
+        for impact in annotation.impacts:
+            assert impact.condition in codebook.ids("conditions")
+            assert impact.perspective in codebook.ids("perspectives")
+            assert impact.value in codebook.ids("values")
+            assert impact.sentiment in {"positive", "negative", "neutral"}
+            assert impact.product in products
+            assert 0.0 <= impact.confidence <= 1.0
+        assert set(annotation.perspectives) == {i.perspective for i in annotation.impacts}
+
+
+def test_relevance_and_crisis_agree_with_hand_labels(annotations, labels):
+    relevant_ok = sum(a.relevant == labels[a.id]["relevant"] for a in annotations)
+    assert relevant_ok / len(annotations) >= 0.8
+    flagged = {a.id for a in annotations if a.crisis}
+    truth = {post_id for post_id, row in labels.items() if row["crisis"]}
+    assert truth <= flagged
+    assert len(flagged - truth) <= 1
+
+
+def test_app_reviews_name_their_app_and_frame_sentiment(annotations, posts):
+    by_id = {a.id: a for a in annotations}
+    review = next(p for p in posts if p.text.startswith("It really helps. Helped me with my dep"))
+    annotation = by_id[review.id]
+    assert annotation.relevant
+    assert annotation.post_sentiment == "positive"  # though "depression" is a negative word
+    assert {"depressive", "anxiety"} <= set(annotation.conditions)
+    assert {impact.product for impact in annotation.impacts} == {"Youper"}
+
+
+def test_deterministic_across_instances(posts, annotations, codebook):
+    again = LocalAnnotator(codebook).annotate(posts)
+    assert [a.model_dump() for a in again] == [a.model_dump() for a in annotations]
+
+
+def test_codebook_is_the_label_scheme(posts, codebook):
+    """Drop a perspective from the codebook and the annotator can no longer emit it."""
+    edited = codebook.model_copy(deep=True)
+    edited.perspectives = [p for p in edited.perspectives if p.id != "emotional_support"]
+    result = LocalAnnotator(edited).annotate(posts[:12])
+    emitted = {i.perspective for a in result for i in a.impacts}
+    assert emitted and "emotional_support" not in emitted
+
+
+def test_short_and_promotional_posts_are_not_relevant(annotator):
+    posts = [
+        Post(id="t:1", platform="google_play", text="Good app!", meta={"app": "wysa"}),
+        Post(
+            id="t:2",
+            platform="youtube",
+            text="Can AI chatbots replace therapists? | Full episode on mental health",
+        ),
+        Post(id="t:3", platform="bluesky", text="#AI #mentalhealth #chatbot #startup #growth"),
+    ]
+    assert [a.relevant for a in annotator.annotate(posts)] == [False, False, False]
+
+
+def test_empty_input_and_registry(annotator, codebook):
+    assert annotator.annotate([]) == []
+    factory = annotator_factory("local")
+    assert factory is not None
+    assert isinstance(factory(codebook=codebook), LocalAnnotator)
+
+
+def test_sentence_spans_cover_the_text():
+    text = "Short one. This is a longer sentence with words!\n\nAnd a third line here ok"
+    spans = split_sentences(text)
+    assert [text[s:e] for s, e in spans] == [
+        "Short one. This is a longer sentence with words!",
+        "And a third line here ok",
+    ]
