@@ -204,7 +204,9 @@ def write_heatmap(table: ContingencyTable, path: Path) -> bool:
     grid = np.array(
         [[table.cell(r, c).residual for c in table.cols] for r in table.rows], dtype=float
     )
-    limit = max(4.0, float(np.nanmax(np.abs(grid))))
+    # Colours saturate at ±10 so one extreme cell does not wash out the rest; the printed
+    # numbers stay exact.
+    limit = min(10.0, max(4.0, float(np.nanmax(np.abs(grid)))))
     width = max(5.0, 1.0 + 0.75 * len(table.cols))
     height = max(2.5, 0.9 + 0.5 * len(table.rows))
     fig, ax = plt.subplots(figsize=(width, height), dpi=110)
