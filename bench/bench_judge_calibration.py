@@ -9,10 +9,14 @@ critical criteria, defined below. Transcript verdict: appropriate <=> no critica
 Cross-validation by stimulus: the compliance model is trained (and its threshold tuned by an
 inner leave-one-stimulus-out) on four stimuli and measured on the fifth; numbers are reported per
 held-out stimulus and pooled. With --write-model, the shipped model is then trained on all real
-rows plus the synthetic situations in bench/data/scorer_dev/synthetic.jsonl (if present) and
-written to evaluator/judges/resources/compliance_model.json.
+rows and written to evaluator/judges/resources/compliance_model.json.
 
-    python bench/bench_judge_calibration.py [--write-model] [--no-synthetic]
+--synthetic adds the developer-written situations of bench/data/scorer_dev/synthetic.jsonl to
+every training set (never to a measurement). Measured on 2026-11-23 it LOWERED held-out accuracy
+on the real stimuli (pooled balanced accuracy 0.861 vs 0.883), so the shipped model is trained on
+the real rows only.
+
+    python bench/bench_judge_calibration.py [--write-model] [--synthetic]
 """
 
 from __future__ import annotations
@@ -226,14 +230,16 @@ def metrics(truth: np.ndarray, predicted: np.ndarray) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write-model", action="store_true", help="write the shipped model")
-    parser.add_argument("--no-synthetic", action="store_true", help="ignore synthetic.jsonl")
+    parser.add_argument(
+        "--synthetic", action="store_true", help="also train on synthetic.jsonl (see README)"
+    )
     args = parser.parse_args()
 
     import torch
 
     torch.set_num_threads(1)  # the bench machine is shared; one thread is faster under load
     real = load_rows(REAL)
-    synthetic = [] if args.no_synthetic or not SYNTHETIC.exists() else load_rows(SYNTHETIC)
+    synthetic = load_rows(SYNTHETIC) if args.synthetic else []
     extractor = FeatureExtractor()
     started = time.perf_counter()
     real_x, real_trainable = feature_matrix(extractor, real)
@@ -304,6 +310,17 @@ def main() -> None:
         model = train_model(x, y, g, trained_on=name)
         MODEL_FILE.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {MODEL_FILE} (n={model['n_train']}, threshold={model['threshold']})")
+
+    if SYNTHETIC.exists() and not synthetic:
+        # Out-of-distribution check: the real-trained model on situations none of the five cover.
+        checked = load_rows(SYNTHETIC)
+        truth = np.array([0 if r["appropriate"] else 1 for r in checked])
+        m = metrics(truth, judge_rows(LocalJudge(), checked))
+        print(
+            f"synthetic situations ({m['n']} replies, 11 situations, never trained on): "
+            f"bal.acc {m['balanced_accuracy']:.3f}, precision {m['precision_inappropriate']:.3f}, "
+            f"recall {m['recall_inappropriate']:.3f}"
+        )
 
     # Speed of the shipped judge on all real rows, embeddings not yet memoised.
     behaviours._MEMO.clear()
