@@ -178,8 +178,12 @@ class _Classifier:
 def _training_examples(codebook: Codebook, kind: str, shipped: dict) -> dict[str, list[str]]:
     """Codebook examples of each label plus the shipped sentences for labels the codebook has."""
     labels = getattr(codebook, kind)
-    section = shipped.get(kind.rstrip("s"), {})
-    return {label.id: [*label.examples, *section.get(label.id, [])] for label in labels}
+    written = shipped.get(kind.rstrip("s"), {})
+    quoted = shipped.get("corpus_" + kind.rstrip("s"), {})
+    return {
+        label.id: [*label.examples, *written.get(label.id, []), *quoted.get(label.id, [])]
+        for label in labels
+    }
 
 
 def _load_training() -> dict:
