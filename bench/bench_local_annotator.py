@@ -7,7 +7,8 @@
 Metrics: precision/recall/F1 for `relevant` and `crisis` over all gold posts; macro-F1 (and
 micro-F1) over the labels with >= 5 gold posts for conditions, perspectives and values, computed
 over all gold posts (an irrelevant post has no labels); Cohen's kappa for post_sentiment over
-the posts BOTH gold and the annotator call relevant.
+the posts BOTH gold and the annotator call relevant (and, for reference, over all posts with
+"not relevant" as a fourth class).
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ def score(gold_rows: list[dict], predictions: dict) -> dict:
             [g["post_sentiment"] for g, _ in both], [x.post_sentiment for _, x in both]
         ),
         "n": len(both),
+        "kappa_all_null_as_class": kappa(
+            [str(g["post_sentiment"]) for g in gold_rows], [str(x.post_sentiment) for x in preds]
+        ),
     }
     return result
 
