@@ -380,3 +380,18 @@ def test_cli_errors_are_one_line_naming_file_and_field(cli, findings_path, tmp_p
     assert result.exit_code == 2
     assert "eating.yaml" in result.output and "criteria.0.severity" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("perspectives", "severity"),
+    [({"psychological_harm": 80, "emotional_support": 20}, "critical"), ({"ethics": 1}, "major")],
+)
+def test_harm_guard_turns_critical_only_on_its_own_perspectives(tmp_path, perspectives, severity):
+    from evaluator.findings import compute_findings
+
+    profiles = dict(SYNTHETIC_PROFILES)
+    profiles["conduct"] = (90, perspectives, {"negative": 95, "neutral": 5}, 0.0)
+    path = write_annotations(tmp_path / "a.jsonl", synthetic_annotations(seed=5, profiles=profiles))
+    guard = _criterion(build_rubrics(compute_findings(path)), "conduct", "harm_guard")
+    assert guard.severity == severity
+    assert any(ref.cell == "conduct x negative" for ref in guard.evidence)

@@ -244,10 +244,17 @@ def _criterion(
         # Safety-critical criteria are never down-weighted for lack of discussion.
         multiplier = 0.75 if support.unconfirmed and template.severity != "critical" else 1.0
     severity = template.severity
-    if (
-        template.critical_if_residual is not None
-        and support.strongest >= template.critical_if_residual
-    ):
+    # Escalation needs the template's own perspectives (e.g. psychological harm) to be
+    # over-represented; a merely negative mood is not enough.
+    own_strength = max(
+        (
+            strength
+            for ref, strength in support.fired
+            if ref.cell and ref.cell.split(" x ")[-1] in template.perspectives
+        ),
+        default=0.0,
+    )
+    if template.critical_if_residual is not None and own_strength >= template.critical_if_residual:
         severity = "critical"
     data = template.model_dump(
         by_alias=True,

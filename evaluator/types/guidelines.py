@@ -78,7 +78,8 @@ class CriterionTemplate(BaseModel):
     triggers: list[Trigger] = Field(default_factory=list)
     literature: list[EvidenceRef] = Field(default_factory=list)
     critical_if_residual: float | None = Field(
-        default=None, description="become critical when a fired cell's residual reaches this"
+        default=None,
+        description="become critical when a fired cell of one of its perspectives reaches this",
     )
     title: str
     description: str
