@@ -14,6 +14,9 @@ from evaluator.types import Annotation, Post
 
 DATA = Path(__file__).parent / "data" / "local_annotator"
 
+# Loading the embedding model and training the classifiers takes ~30 s on a busy 2-core box.
+pytestmark = pytest.mark.slow
+
 
 def _read(name: str) -> list[dict]:
     with open(DATA / name, encoding="utf-8") as handle:
