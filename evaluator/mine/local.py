@@ -377,7 +377,7 @@ class LocalAnnotator:
                 len(matcher.find(quote))
                 for label, matcher in self._label_cues["perspectives"].items()
                 if label in _SECONDARY_PERSPECTIVES
-            )
+            ) + len(self._framing["negative"].find(quote))
             if hits:
                 name = sentence.products[0] if sentence.products else product
                 extra.append(_Candidate(index, sentence, quote, name, condition, 0.5 * hits))
