@@ -137,8 +137,9 @@ def bench_shipped(args, tmp: Path) -> list[str]:
             f"{args.quotes:,} real corpus sentences with seeded random labels "
             "(shipped annotations not available yet)"
         )
+    cache = Path(args.cache_dir) if args.cache_dir else tmp / "cache"
     bench = Settings(corpus=corpus, annotations=annotations, index_path=tmp / "shipped",
-                     cache_dir=tmp / "cache")  # fmt: skip
+                     cache_dir=cache)  # fmt: skip
 
     tick = time.perf_counter()
     load_model()
@@ -284,6 +285,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--cache-dir", help="embedding cache to reuse (default: a fresh one, so builds are cold)"
+    )
     args = parser.parse_args()
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as folder:
