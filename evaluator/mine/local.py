@@ -7,10 +7,13 @@ How a post is read:
    detector, or a relevance cue from the codebook) to a chatbot: named in the sentence or a
    neighbouring one, or implied because the post is a review of a chatbot app.
 3. Posts that are bare promotion (links, hashtags, titles with no one speaking) are dropped.
-4. Each kept sentence becomes an impact; its condition is the one named in it (else the
-   post's, else `general`); sentiment, perspective and value come from logistic regressions on
-   MiniLM sentence embeddings, trained at load time on the codebook's examples plus hand-written
-   sentences shipped in `resources/local_training.yaml`.
+4. In a post that is relevant, sentences about the chatbot carrying a complaint or a clear
+   perspective cue (paywall, canned replies, manipulation) become impacts too.
+5. At most four sentences are kept per post; each is an impact whose condition is the one named
+   in it (else `general`); sentiment, perspective and value come from logistic regressions on
+   MiniLM sentence embeddings (trained at load time on the codebook's examples plus the
+   hand-written and hand-labelled sentences of `resources/local_training.yaml`, weighted by label
+   priors), nudged by the codebook cues of each label found in the quote.
 """
 
 from __future__ import annotations
