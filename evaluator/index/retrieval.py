@@ -24,7 +24,7 @@ from evaluator.types.index import IndexManifest
 __all__ = ["Retriever", "mmr_select", "estimate_build_seconds"]
 
 # Measured on the 2-core dev machine (BENCHMARKS.md, "Corpus index"); used only for the notice.
-_ITEMS_PER_SECOND = 60.0
+_ITEMS_PER_SECOND = 45.0
 _MODEL_LOAD_SECONDS = 10.0
 
 
