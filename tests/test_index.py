@@ -516,3 +516,17 @@ def test_post_missing_from_corpus_is_indexed_with_platform_from_its_id(tmp_path,
     voice = retriever.query("calming you down if you have anxiety", condition="anxiety", k=1)[0]
     assert (voice.id, voice.platform) == ("app_store:8829f78ef2b5", "app_store")
     retriever.close()
+
+
+def test_concurrent_builds_of_one_index_run_one_after_the_other(tmp_path, shared_cache):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = _settings(tmp_path, shared_cache)
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: build_index(settings), range(2)))
+    first, second = sorted(reports, key=lambda r: -r.added)
+    assert first.full_rebuild and first.added == first.count
+    assert (second.added, second.removed, second.unchanged) == (0, 0, first.count)
+    retriever = Retriever.open(settings, auto_build=False)
+    assert retriever.store.voice_collections() == [retriever.manifest.collection]
+    retriever.close()

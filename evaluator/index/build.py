@@ -16,12 +16,13 @@ next build removes its leftovers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -184,8 +185,45 @@ def build_index(
     items, codebook_version = load_items(annotations, corpus)
     if on_start is not None:
         on_start(len(items))
-    model = model_info()
     store = resolve_store(settings, path=path, chroma_url=chroma_url)
+    with _build_lock(store, settings.cache_dir):
+        return _build(settings, store, items, codebook_version, corpus, annotations, rebuild,
+                      progress, started)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _build_lock(store: VectorStore, cache_dir: Path) -> Iterator[None]:
+    """One build at a time per embedded index (e.g. parallel CI jobs auto-building on first use):
+    the second waits, then finds the index built and has nothing to do. The lock file lives in
+    the cache folder, not beside the index (which may be moved aside). A server has no lock."""
+    if store.backend != "embedded":
+        yield
+        return
+    import fcntl
+
+    folder = cache_dir / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(str(store.path.resolve()).encode()).hexdigest()[:16]
+    with open(folder / f"index-{key}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build(
+    settings: Settings,
+    store: VectorStore,
+    items: list[IndexItem],
+    codebook_version: str,
+    corpus: Path,
+    annotations: Path,
+    rebuild: bool,
+    progress: bool,
+    started: float,
+) -> IndexBuildReport:
+    model = model_info()
     try:
         previous = store.read_manifest()
     except CorpusIndexError:
