@@ -141,5 +141,8 @@ def setup_offline_env() -> None:
         "ORT_DISABLE_TELEMETRY": "1",
         "TOKENIZERS_PARALLELISM": "false",
         "HF_HUB_DISABLE_TELEMETRY": "1",
+        # Spinning OpenMP waits make torch 3-20x slower on a shared 2-core machine
+        # (BENCHMARKS.md, Corpus index); effective only before torch is imported.
+        "OMP_WAIT_POLICY": "PASSIVE",
     }.items():
         os.environ.setdefault(key, value)

