@@ -89,6 +89,10 @@ def test_a_failing_critical_criterion_exits_1(cli, guidelines, tmp_path):
     result = score(cli, guidelines, FORMATS / "chats_array.json", "--judge", "test-fail")
     assert result.exit_code == 1
     assert "array-1" in result.output and "FAIL" in result.output
+    exploring = score(
+        cli, guidelines, FORMATS / "chats_array.json", "--judge", "test-fail", "--exit-zero"
+    )
+    assert exploring.exit_code == 0 and "FAIL" in exploring.output
 
 
 def test_fail_under_compares_the_run_score(cli, guidelines):

@@ -103,10 +103,15 @@ def score(
     details: bool = typer.Option(
         True, "--details/--summary-only", help="Print a table per transcript."
     ),
+    exit_zero: bool = typer.Option(
+        False,
+        "--exit-zero",
+        help="Exit 0 even when transcripts fail (exploring, not gating); errors still exit 2.",
+    ),
 ) -> None:
     """Score transcripts against the rubrics; verdicts quote the transcript and user voices.
 
-    Exit codes: 0 every transcript passes; 1 a critical criterion failed, or the run score is below --fail-under; 2 bad input.
+    Exit codes: 0 every transcript passes (or --exit-zero); 1 a critical criterion failed, or the run score is below --fail-under; 2 bad input.
     """  # noqa: E501 (typer keeps line breaks)
     from evaluator.report import render_terminal, write_reports
     from evaluator.scoring import score_files
@@ -140,7 +145,8 @@ def score(
             f"[red]run score {run_score if run_score is not None else 'n/a'} is below "
             f"--fail-under {fail_under}[/red]"
         )
-    if below or any(result.verdict == "fail" for result in run.transcripts):
+    failed = below or any(result.verdict == "fail" for result in run.transcripts)
+    if failed and not exit_zero:
         raise typer.Exit(1)
 
 
