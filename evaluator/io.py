@@ -31,6 +31,7 @@ __all__ = [
     "load_yaml_model",
     "validation_error_to_message",
     "dump_yaml",
+    "file_sha256",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -189,6 +190,17 @@ def load_yaml_model(path: str | Path, model: type[M], *, error=ConfigError) -> M
     except ValidationError as exc:
         field, message = validation_error_to_message(exc)
         raise error(message, file=path, field=field) from None
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, streamed: artefacts record what they were built from."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def dump_yaml(data: Any) -> str:

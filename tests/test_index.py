@@ -364,6 +364,26 @@ def test_missing_index_is_built_on_first_use_with_one_notice(tmp_path, shared_ca
     retriever.close()
 
 
+def test_index_older_than_its_annotations_is_updated_on_open(tmp_path, shared_cache, capsys):
+    annotations = _annotations()
+    path = _write_annotations(tmp_path / "a.jsonl", annotations)
+    settings = _settings(tmp_path, shared_cache, path)
+    first = build_index(settings)
+    dropped = next(a for a in annotations if a.relevant and not a.error)
+    _write_annotations(path, [a for a in annotations if a.id != dropped.id])
+    capsys.readouterr()
+
+    stale = Retriever.open(settings, auto_build=False)  # no update without auto_build
+    assert stale.info()["count"] == first.count
+    stale.close()
+    retriever = Retriever.open(settings)
+    assert "is older than" in capsys.readouterr().err
+    assert retriever.info()["count"] == first.count - len(dropped.impacts)
+    retriever.close()
+    Retriever.open(settings).close()  # up to date now: no second update
+    assert capsys.readouterr().err == ""
+
+
 # --- CLI ----------------------------------------------------------------------------------
 
 

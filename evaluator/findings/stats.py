@@ -6,7 +6,6 @@ imports (numpy, pandas, scipy, statsmodels) happen inside functions so `mheval -
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 
 from evaluator import __version__
 from evaluator.errors import InputError
-from evaluator.io import iter_jsonl, read_json, validation_error_to_message
+from evaluator.io import file_sha256, iter_jsonl, read_json, validation_error_to_message
 from evaluator.types import Annotation, Codebook, Impact
 from evaluator.types.findings import (
     CellStat,
@@ -40,7 +39,6 @@ __all__ = [
     "sentiment_summary",
     "contingency",
     "cooccurrence",
-    "file_sha256",
 ]
 
 SENTIMENT_SCORE = {"positive": 1, "neutral": 0, "negative": -1}
@@ -76,14 +74,6 @@ class _Row:
     crisis: bool
     impact: Impact
     product: str | None
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_annotations(path: Path, codebook: Codebook | None = None) -> list[Annotation]:

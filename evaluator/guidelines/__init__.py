@@ -89,7 +89,7 @@ def run_build(
     `overrides` defaults to `out_dir/overrides.yaml` when that file exists.
     """
     from evaluator.findings import load_findings
-    from evaluator.findings.stats import file_sha256
+    from evaluator.io import file_sha256
 
     findings_path = Path(findings_path)
     if findings_path.is_dir():

@@ -35,7 +35,7 @@ from evaluator.config import Settings
 from evaluator.errors import CorpusIndexError, InputError
 from evaluator.index.embeddings import Embedder, model_info
 from evaluator.index.store import VOICES_PREFIX, VectorStore
-from evaluator.io import iter_jsonl, validation_error_to_message
+from evaluator.io import file_sha256, iter_jsonl, validation_error_to_message
 from evaluator.types import Annotation, Post
 from evaluator.types.index import IndexBuildReport, IndexManifest
 
@@ -269,7 +269,11 @@ def _build(
     to_add = [item for rid, item in desired.items() if rid not in live]
     to_remove = sorted(live - desired.keys())
     removed = len(set(previous.items.values()) - desired.keys()) if previous else 0
-    sources = {"corpus": str(corpus), "annotations": str(annotations)}
+    sources = {
+        "corpus": str(corpus),
+        "annotations": str(annotations),
+        "annotations_sha256": file_sha256(annotations),
+    }
     if (
         not full
         and not to_add

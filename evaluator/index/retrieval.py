@@ -18,6 +18,7 @@ from evaluator.errors import CorpusIndexError
 from evaluator.index.build import build_index, resolve_store
 from evaluator.index.embeddings import Embedder, model_info
 from evaluator.index.store import Hit, VectorStore
+from evaluator.io import file_sha256
 from evaluator.types import UserVoice
 from evaluator.types.index import IndexManifest
 
@@ -94,6 +95,15 @@ def _voice(hit: Hit) -> UserVoice:
     )
 
 
+def _annotations_changed(manifest, settings: Settings) -> bool:
+    """True when the index was built from the configured annotations file and it changed since."""
+    recorded = manifest.sources.get("annotations_sha256")
+    same_file = manifest.sources.get("annotations") == str(settings.annotations)
+    if not (recorded and same_file and settings.annotations.is_file()):
+        return False
+    return file_sha256(settings.annotations) != recorded
+
+
 class Retriever:
     """Query the committed index. Open once per process; queries then take milliseconds."""
 
@@ -140,6 +150,13 @@ class Retriever:
             manifest = store.read_manifest()
             if manifest is None:  # pragma: no cover - build_index writes it or raises
                 raise CorpusIndexError("index build left no manifest", file=store.location)
+        elif auto_build and _annotations_changed(manifest, settings):
+            sys.stderr.write(
+                f"index at {store.location} is older than {settings.annotations}; "
+                "updating it (only new or changed voices are encoded)\n"
+            )
+            build_index(settings, progress=sys.stderr.isatty())
+            manifest = store.read_manifest() or manifest
         current = model_info()
         if manifest.embedding_model.hash != current.hash:
             raise CorpusIndexError(
