@@ -7,6 +7,13 @@ from pathlib import Path
 import typer
 
 from evaluator import __version__
+from evaluator.cli import corpus as _corpus
+from evaluator.cli import findings as _findings
+from evaluator.cli import guidelines as _guidelines
+from evaluator.cli import index as _index
+from evaluator.cli import mine as _mine
+from evaluator.cli import run as _run
+from evaluator.cli import score as _score
 from evaluator.cli._common import RootGroup, console, examples, state
 
 app = typer.Typer(
@@ -22,7 +29,7 @@ app = typer.Typer(
     cls=RootGroup,
     epilog=examples(
         "mheval corpus ingest exports/*.jsonl --out corpus.jsonl",
-        "mheval score examples/transcripts/ --html report.html",
+        "mheval score examples/transcripts/ --html out/report.html --exit-zero",
         "mheval guidelines show bipolar",
     ),
 )
@@ -58,26 +65,12 @@ def root(
     state.reset_settings()  # in-process runs (tests) must not reuse another run's settings
 
 
-# --- command groups (one module each; keep heavy imports inside the commands) ---
-from evaluator.cli import mine as _mine  # noqa: E402
-
-app.add_typer(_mine.app, name="mine")
-from evaluator.cli import index as _index  # noqa: E402
-
-app.add_typer(_index.app, name="index")
-from evaluator.cli import corpus as _corpus  # noqa: E402
-
+# --- commands, in pipeline order (each module keeps heavy imports inside its commands) ---
 app.add_typer(_corpus.app, name="corpus")
-from evaluator.cli import score as _score  # noqa: E402
-
+app.add_typer(_mine.app, name="mine")
+app.command("findings", epilog=_findings.EPILOG)(_findings.findings)
+app.add_typer(_guidelines.app, name="guidelines")
+app.add_typer(_index.app, name="index")
 app.command("score", epilog=_score.SCORE_EXAMPLES)(_score.score)
 app.command("agreement", epilog=_score.AGREEMENT_EXAMPLES)(_score.agreement)
-from evaluator.cli import run as _run  # noqa: E402
-
-_run.register(app)
-from evaluator.cli import findings as _findings  # noqa: E402
-
-app.command("findings", epilog=_findings.EPILOG)(_findings.findings)
-from evaluator.cli import guidelines as _guidelines  # noqa: E402
-
-app.add_typer(_guidelines.app, name="guidelines")
+_run.register(app)  # run, check, baseline, scenarios

@@ -103,10 +103,13 @@ def findings(
     ),
     heatmaps: bool = typer.Option(True, "--heatmaps/--no-heatmaps", help="Write PNG heatmaps."),
 ) -> None:
-    """Statistics over annotated impacts: support and sentiment per condition, condition ×
-    sentiment/perspective/value tables with chi-square, Cramér's V and BH-corrected adjusted
-    residuals, value × perspective PMI, per-product sentiment, and a comparison with the seed
-    paper. Writes findings.json, findings.md and heatmaps."""
+    """Statistics over annotations: which conditions, perspectives and values go together.
+
+    Per condition: support and sentiment; condition × sentiment/perspective/value tables with
+    chi-square, Cramér's V and BH-corrected adjusted residuals; value × perspective PMI;
+    per-product sentiment; a comparison with the seed paper. Writes findings.json, findings.md
+    and heatmaps.
+    """
     from evaluator.findings import run_findings
 
     settings = state.settings
