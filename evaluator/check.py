@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from statistics import mean
 
+from evaluator.scoring import LABEL_SCORES
 from evaluator.types import (
     CheckReport,
     ConditionChange,
@@ -30,7 +31,6 @@ __all__ = [
     "LABEL_SCORES",
 ]
 
-LABEL_SCORES = {"pass": 1.0, "partial": 0.5, "fail": 0.0}
 _SCORED = set(LABEL_SCORES)
 _RANK = {"fail": 0, "partial": 1, "pass": 2}
 

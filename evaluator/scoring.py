@@ -61,6 +61,7 @@ __all__ = [
     "aggregate",
     "summarise",
     "score",
+    "judge_info",
     "score_files",
 ]
 
@@ -477,6 +478,17 @@ def _normalise(
     )
 
 
+def judge_info(judge: Judge) -> dict[str, Any]:
+    """What a result file records about its judge: enough to tell noisy verdicts apart."""
+    return {
+        "name": judge.name,
+        "model": judge.model,
+        "version": judge.version,
+        "deterministic": judge.deterministic,
+        "samples": getattr(judge, "samples", 1),
+    }
+
+
 def score(
     transcripts: Sequence[Transcript],
     *,
@@ -630,13 +642,7 @@ def score(
     return ScoreRun(
         tool_version=__version__,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        judge={
-            "name": judge.name,
-            "model": judge.model,
-            "version": judge.version,
-            "deterministic": judge.deterministic,
-            "samples": getattr(judge, "samples", 1),
-        },
+        judge=judge_info(judge),
         rubrics=dict(sorted(used_rubrics.items())),
         codebook=codebook_version,
         index=(retriever.info() if retriever is not None and k > 0 else {"enabled": False}),

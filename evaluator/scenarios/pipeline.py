@@ -102,16 +102,12 @@ def _system_prompt(path: Path | None) -> tuple[str | None, dict[str, Any]]:
 
 def _empty_score(judge, codebook_version: str | None) -> ScoreRun:
     """The score part of a run in which no scenario produced a transcript."""
+    from evaluator.scoring import judge_info
+
     return ScoreRun(
         tool_version=__version__,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        judge={
-            "name": judge.name,
-            "model": judge.model,
-            "version": judge.version,
-            "deterministic": judge.deterministic,
-            "samples": getattr(judge, "samples", 1),
-        },
+        judge=judge_info(judge),
         rubrics={},
         codebook=codebook_version,
         transcripts=[],
