@@ -41,18 +41,18 @@ _CURATED = EvidenceRef(
 
 def load_library(path: Path | None = None) -> TemplateLibrary:
     """The curated template library (the packaged one unless `path` is given)."""
-    from evaluator.guidelines.rubrics import load_yaml_file
+    from evaluator.io import load_yaml_model
 
     if path is None:
         return _packaged_library()
-    return load_yaml_file(path, TemplateLibrary)
+    return load_yaml_model(path, TemplateLibrary)
 
 
 @functools.cache
 def _packaged_library() -> TemplateLibrary:
-    from evaluator.guidelines.rubrics import load_yaml_file
+    from evaluator.io import load_yaml_model
 
-    return load_yaml_file(
+    return load_yaml_model(
         Path(str(resources.files("evaluator.guidelines") / "library.yaml")), TemplateLibrary
     )
 
