@@ -3,6 +3,12 @@
     python bench/bench_local_annotator.py                 # dev-set scores
     python bench/bench_local_annotator.py --errors        # ... plus disagreements per field
     python bench/bench_local_annotator.py --corpus corpus_index/corpus.jsonl.gz   # posts/s
+    python bench/bench_local_annotator.py --cv 5          # k-fold over the labelled training posts
+    python bench/bench_local_annotator.py --cv 5 --tune   # ... and a grid over the thresholds
+
+The dev set (bench/data/mine_dev) is never trained on: the annotator learns from the labelled
+posts shipped in evaluator/mine/resources/labelled. `--cv K` measures on those instead, each
+fold scored by an annotator fitted on the other folds (their gold is not the dev set's).
 
 Metrics: precision/recall/F1 for `relevant` and `crisis` over all gold posts; macro-F1 (and
 micro-F1) over the labels with >= 5 gold posts for conditions, perspectives and values, computed
@@ -25,6 +31,12 @@ sys.path.insert(0, str(ROOT))
 
 from evaluator.io import iter_jsonl  # noqa: E402
 from evaluator.mine.local import LocalAnnotator  # noqa: E402
+from evaluator.mine.local_model import (  # noqa: E402
+    LABELLED_DIR,
+    Embedder,
+    LabelledPost,
+    load_labelled,
+)
 from evaluator.types import Post  # noqa: E402
 
 DEV = ROOT / "bench" / "data" / "mine_dev"
@@ -135,11 +147,111 @@ def show_errors(gold_rows: list[dict], predictions: dict, posts: dict) -> None:
                 )
 
 
+def summary_line(result: dict) -> str:
+    return (
+        f"n={result['posts']} relevance P/R/F1={result['relevant']['precision']:.2f}/"
+        f"{result['relevant']['recall']:.2f}/{result['relevant']['f1']:.3f} "
+        f"crisis F1={result['crisis']['f1']:.3f} "
+        f"condition macro={result['conditions']['macro_f1']:.3f} "
+        f"sentiment kappa={result['post_sentiment']['kappa_both_relevant']:.3f} "
+        f"perspective micro={result['perspectives']['micro_f1']:.3f} "
+        f"macro={result['perspectives']['macro_f1']:.3f} "
+        f"value macro={result['values']['macro_f1']:.3f} micro={result['values']['micro_f1']:.3f}"
+    )
+
+
+GRID = {
+    "impact_threshold": (0.2, 0.3, 0.4),
+    "prior_power": tuple(
+        {"perspectives": p, "values": v, "sentiments": 1.0}
+        for p in (0.0, 0.5, 1.0)
+        for v in (0.0, 0.5, 1.0)
+    ),
+    "neutral_band": (0.1, 0.2, 0.3, 0.4),
+    "mixed_margin": (0.2, 0.4, 0.6),
+}
+
+
+def cross_validate(
+    labelled: list[LabelledPost], folds: int, tune: bool, unscored: set[str] = frozenset()
+) -> None:
+    """Pooled k-fold scores; with `tune`, one threshold at a time over GRID (coordinate search).
+    Posts in `unscored` (a batch picked by keyword, not at random) are trained on, not scored."""
+    embedder = Embedder(remember=True)
+    order = sorted(range(len(labelled)), key=lambda i: hash_id(labelled[i].post.id))
+    fold_of = {index: rank % folds for rank, index in enumerate(order)}
+    annotators = []
+    for fold in range(folds):
+        train = [item for i, item in enumerate(labelled) if fold_of[i] != fold]
+        test = [item for i, item in enumerate(labelled) if fold_of[i] == fold]
+        annotators.append((LocalAnnotator(labelled=train, embedder=embedder), test))
+    gold_rows = [
+        json.loads(item.gold.model_dump_json()) for item in labelled if item.post.id not in unscored
+    ]
+
+    def run(settings: dict) -> dict:
+        predictions = {}
+        for annotator, test in annotators:
+            for name, value in settings.items():
+                setattr(annotator, name, value)
+            scored = [item.post for item in test if item.post.id not in unscored]
+            for annotation in annotator.annotate(scored):
+                predictions[annotation.id] = annotation
+        return score(gold_rows, predictions)
+
+    settings = {name: getattr(LocalAnnotator, name) for name in GRID}
+    result = run(settings)
+    print("defaults", settings, summary_line(result))
+    if not tune:
+        return
+    objective = lambda r: (  # noqa: E731
+        r["relevant"]["f1"]
+        + r["post_sentiment"]["kappa_both_relevant"]
+        + r["perspectives"]["micro_f1"]
+        + r["perspectives"]["macro_f1"]
+        + r["values"]["macro_f1"]
+    )
+    for name, values in GRID.items():
+        scored = []
+        for value in values:
+            trial = {**settings, name: value}
+            trial_result = run(trial)
+            scored.append((objective(trial_result), value))
+            print(f"  {name}={value}: {summary_line(trial_result)}")
+        settings[name] = max(scored, key=lambda pair: pair[0])[1]
+    print("best", settings, summary_line(run(settings)))
+
+
+def hash_id(post_id: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(post_id.encode()).hexdigest()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="time the annotator on this corpus")
     parser.add_argument("--errors", action="store_true", help="print disagreements")
+    parser.add_argument("--cv", type=int, metavar="K", help="k-fold over the labelled posts")
+    parser.add_argument("--tune", action="store_true", help="with --cv: search the thresholds")
+    parser.add_argument("--labelled", type=Path, help="labelled posts folder (default: shipped)")
+    parser.add_argument(
+        "--train-only",
+        default="g",
+        help="batches (posts_<B>.jsonl) to train on but not score in --cv; default: g",
+    )
     args = parser.parse_args()
+    if args.cv:
+        folder = args.labelled or LABELLED_DIR
+        labelled = load_labelled(folder)
+        unscored = {
+            row["id"]
+            for batch in filter(None, args.train_only.split(","))
+            if (folder / f"posts_{batch}.jsonl").is_file()
+            for _, row in iter_jsonl(folder / f"posts_{batch}.jsonl")
+        }
+        cross_validate(labelled, args.cv, args.tune, unscored)
+        return
 
     started = time.perf_counter()
     annotator = LocalAnnotator()
@@ -166,16 +278,7 @@ def main() -> None:
     print(
         json.dumps(result, indent=1, default=lambda v: round(v, 3) if isinstance(v, float) else v)
     )
-    summary = (
-        f"n={result['posts']} relevance F1={result['relevant']['f1']:.3f} "
-        f"crisis F1={result['crisis']['f1']:.3f} "
-        f"condition macro={result['conditions']['macro_f1']:.3f} "
-        f"sentiment kappa={result['post_sentiment']['kappa_both_relevant']:.3f} "
-        f"perspective micro={result['perspectives']['micro_f1']:.3f} "
-        f"macro={result['perspectives']['macro_f1']:.3f} "
-        f"value macro={result['values']['macro_f1']:.3f} micro={result['values']['micro_f1']:.3f}"
-    )
-    print(summary)
+    print(summary_line(result))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Check a hand-labelled gold file against its posts and the codebook before it is used.
 
-    python bench/check_gold.py bench/data/mine_train/posts_c.jsonl bench/data/mine_train/gold_c.jsonl
+    python bench/check_gold.py POSTS.jsonl GOLD.jsonl
 
 Checks: one gold row per post, same ids in the same order; every label id is in the shipped
 codebook (guidelines/codebook.yaml); every supporting_quote is a verbatim substring of the post

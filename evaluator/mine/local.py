@@ -1,70 +1,58 @@
-"""The offline annotator: codebook cues for relevance and conditions, small embedding
-classifiers for perspective, value and sentiment. Deterministic, no API key, no network.
+"""The offline annotator: codebook cues find where a post links a chatbot to mental health, small
+models fitted on hand-labelled posts decide which sentences are impacts and how to label them.
+Deterministic, no API key, no network.
 
 How a post is read:
 1. Split into sentences, keeping character offsets so every quote is a verbatim span.
-2. A sentence is an impact candidate when it links mental health (a condition named by the
-   detector, or a relevance cue from the codebook) to a chatbot: named in the sentence or a
-   neighbouring one, or implied because the post is a review of a chatbot app.
-3. Posts that are bare promotion (links, hashtags, titles with no one speaking) are dropped.
-4. In a post that is relevant, sentences about the chatbot carrying a complaint or a clear
-   perspective cue (paywall, canned replies, manipulation) become impacts too.
-5. At most four sentences are kept per post; each is an impact whose condition is the one named
-   in it (else `general`); sentiment, perspective and value come from logistic regressions on
-   MiniLM sentence embeddings (trained at load time on the codebook's examples plus the
-   hand-written and hand-labelled sentences of `resources/local_training.yaml`, weighted by label
-   priors), nudged by the codebook cues of each label found in the quote.
+2. Sentences linked to a chatbot (named in the sentence or within two sentences, or implied
+   because the post is a review of a chatbot app or sits in a chatbot's forum) are candidates;
+   bare promotion (links, hashtags, titles with no one speaking) has none.
+3. Each candidate gets rule features (a condition named by the detector, codebook relevance
+   cues, where the chatbot is named, perspective cues, the platform) next to its MiniLM
+   embedding; a logistic regression fitted on the hand-labelled posts of
+   `resources/labelled/` gives the probability that the sentence is an impact. A post is
+   relevant when its best sentence clears `relevance_threshold`; up to four sentences above
+   `impact_threshold` become impacts.
+4. Condition: the one the detector finds in the sentence (one impact per condition named),
+   else the single condition the post's impacts name, else `general`.
+5. Sentiment, perspective and value: logistic regressions over the embedding plus codebook cue
+   counts (and VADER for sentiment), fitted on the codebook's examples, the hand-written
+   sentences of `resources/local_training.yaml` and the gold quotes of the labelled posts;
+   class-balanced in training, then weighted by label priors measured on the labelled posts.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import yaml
 
 from evaluator.embeddings import MODEL_NAME
-from evaluator.errors import ConfigError
 from evaluator.mine.base import derive_post_labels, register_annotator
 from evaluator.mine.codebook import codebook_version, load_codebook
 from evaluator.mine.detect import Mention, PhraseMatcher, find_mentions
+from evaluator.mine.local_model import (
+    Embedder,
+    LabelledPost,
+    LabelModel,
+    load_labelled,
+    load_written,
+)
 from evaluator.types import Annotation, AnnotatorInfo, Codebook, Impact, Post
 
 __all__ = ["LocalAnnotator", "split_sentences"]
 
-TRAINING_FILE = Path(__file__).parent / "resources" / "local_training.yaml"
-
 _MAX_IMPACTS = 4
-# How a perspective leans, by the codebook's own definitions of positive (support, coping,
-# relief) and negative (harm, dependency, misinformation, loss) impacts.
-_LEAN = {
-    "emotional_support": 1,
-    "instrumental_support": 1,
-    "informational_support": 1,
-    "appraisal_support": 1,
-    "dependency": -1,
-    "maladaptive_usage": -1,
-    "psychological_harm": -1,
-    "interaction_limitations": -1,
-    "ethics": -1,
-}
-_PERSPECTIVE_LEAN = 0.3
-_NEUTRAL_BAND = 0.05
-_MIXED_MARGIN = 0.5
-# Perspectives whose cues mark an impact even in a sentence without a mental-health word.
-_SECONDARY_PERSPECTIVES = {
-    "interaction_limitations",
-    "ethics",
-    "clinical_skepticism",
-    "dependency",
-    "informational_support",
-}
-_CUE_WEIGHT = {"perspectives": 0.15, "values": 0.3}
 _MAX_QUOTE_CHARS = 320
 _MIN_QUOTE_WORDS = 5
 _APP_REVIEW_PLATFORMS = {"google_play", "app_store"}
+_PLATFORM_GROUPS = (
+    ("google_play", "app_store"),
+    ("reddit",),
+    ("bluesky",),
+    ("youtube", "hackernews"),
+)
 # In a review of a chatbot app or a post in a chatbot's forum, these words name the chatbot.
 _IMPLICIT_BOT = re.compile(r"\b(?:(?:this|the)\s+app|app|it|it's|it’s)\b", re.I)
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|i'd|me|my|mine|myself|we|us|our)\b", re.I)
@@ -72,23 +60,13 @@ _URL = re.compile(r"https?://\S+|www\.\S+|\b\S+\.(?:com|net|org|io|ly)/\S*", re.
 _HASHTAG = re.compile(r"#\w+")
 # Sentence ends: terminal punctuation followed by space, or line breaks.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\s*\n\s*")
-
-
-def _encoder():
-    """The shared sentence embedding model (loaded once per process)."""
-    from evaluator.embeddings import load_model
-
-    return load_model()
-
-
-def _embed(texts: list[str]):
-    import numpy as np
-
-    if not texts:
-        return np.zeros((0, 384), dtype="float32")
-    return _encoder().encode(
-        texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
-    )
+# Regularisation of the impact scorer and the label models (chosen by cross-validation on the
+# labelled posts, see bench/bench_local_annotator.py --cv).
+_IMPACT_C = 1.0
+# Rule features are scaled up so that regularisation, which treats every input alike, does not
+# drown them among the 384 embedding dimensions.
+_RULE_SCALE = 3.0
+_LABEL_C = 4.0
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -122,72 +100,44 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 @dataclass
 class _Sentence:
+    """A candidate sentence of a post with the rule features the impact scorer sees."""
+
     start: int
     end: int
-    products: list[str] = field(default_factory=list)
-    named: bool = False
+    quote: str = ""
+    product: str | None = None
     conditions: list[str] = field(default_factory=list)
-    cues: int = 0
-
-
-@dataclass
-class _Candidate:
-    post_index: int
-    sentence: _Sentence
-    quote: str
-    product: str | None
-    condition: str
-    score: float
-
-
-class _Classifier:
-    """Logistic regression over sentence embeddings, one per label family."""
-
-    def __init__(self, examples: dict[str, list[str]], priors: dict[str, float]) -> None:
-        import numpy as np
-        from sklearn.linear_model import LogisticRegression
-
-        labels = [label for label, texts in examples.items() if texts]
-        texts = [text for label in labels for text in examples[label]]
-        targets = [label for label in labels for _ in examples[label]]
-        self.model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
-        self.model.fit(_embed(texts), targets)
-        self.labels = list(self.model.classes_)
-        floor = min(priors.values()) if priors else 1.0
-        self._prior = np.array([priors.get(label, floor) for label in self.labels])
-
-    def proba(self, embeddings):
-        """Class probabilities under the label priors (the model itself saw balanced classes)."""
-        scores = self.model.predict_proba(embeddings) * self._prior
-        return scores / scores.sum(axis=1, keepdims=True)
-
-
-def _training_examples(codebook: Codebook, kind: str, shipped: dict) -> dict[str, list[str]]:
-    """Codebook examples of each label plus the shipped sentences for labels the codebook has."""
-    labels = getattr(codebook, kind)
-    written = shipped.get(kind.rstrip("s"), {})
-    quoted = shipped.get("corpus_" + kind.rstrip("s"), {})
-    return {
-        label.id: [*label.examples, *written.get(label.id, []), *quoted.get(label.id, [])]
-        for label in labels
-    }
-
-
-def _load_training() -> dict:
-    try:
-        with open(TRAINING_FILE, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read training sentences: {exc}", file=TRAINING_FILE) from None
+    features: list[float] = field(default_factory=list)
+    #: Names mental health (a condition or a relevance cue) next to the chatbot.
+    primary: bool = False
 
 
 class LocalAnnotator:
-    """Annotates posts offline. Construct once: building it trains three small classifiers."""
+    """Annotates posts offline. Construct once: the first `annotate` fits five small models.
+
+    `labelled` replaces the shipped hand-labelled posts and `embedder` the cached encoder
+    (cross-validation passes both)."""
 
     #: Posts per `annotate` call the pipeline should send: sentences are embedded per call.
     batch_size = 256
+    #: A post is relevant when its most impact-like sentence reaches this probability.
+    relevance_threshold = 0.5
+    rule_relevance = True
+    #: How far the label priors pull each family's balanced classifier (0: not at all).
+    prior_power = {"perspectives": 0.5, "values": 0.5, "sentiments": 1.0}
+    #: Further sentences of a relevant post become impacts from this probability.
+    impact_threshold = 0.2
+    #: |P(positive) - P(negative)| below this reads as a neutral impact.
+    neutral_band = 0.2
+    #: When a post has both signs, impacts weaker than this read as neutral, not `mixed`.
+    mixed_margin = 0.6
 
-    def __init__(self, codebook: Codebook | None = None) -> None:
+    def __init__(
+        self,
+        codebook: Codebook | None = None,
+        labelled: list[LabelledPost] | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
         self.codebook = codebook or load_codebook()
         cb = self.codebook
         self.info = AnnotatorInfo(
@@ -202,35 +152,17 @@ class LocalAnnotator:
         cue_phrases = [cue for rule in cb.relevance.include for cue in rule.cues]
         self._mh_cues = PhraseMatcher("mental_health", cue_phrases)
         self._condition_ids = set(cb.ids("conditions"))
-        self._fallback_condition = "general" if "general" in self._condition_ids else None
         self._label_cues = {
-            kind: {
-                label.id: PhraseMatcher(label.id, label.cues, label.exact_case)
+            kind: [
+                (label.id, PhraseMatcher(label.id, label.cues, label.exact_case))
                 for label in getattr(cb, kind)
                 if label.cues
-            }
-            for kind in ("perspectives", "values")
+            ]
+            for kind in ("perspectives", "values", "sentiments")
         }
-        # Words that frame the chatbot's effect ("helped", "made it worse"), per sentiment.
-        self._framing = {
-            label.id: PhraseMatcher(label.id, label.cues, label.exact_case)
-            for label in cb.sentiments
-        }
-        self._models: dict[str, _Classifier] | None = None
-
-    # ----- models -----------------------------------------------------------------------
-    def _classifiers(self) -> dict[str, _Classifier]:
-        if self._models is None:
-            shipped = _load_training()
-            priors = shipped.get("priors", {})
-            self._models = {
-                kind: _Classifier(
-                    _training_examples(self.codebook, kind, shipped),
-                    priors.get(kind.rstrip("s"), {}),
-                )
-                for kind in ("perspectives", "values", "sentiments")
-            }
-        return self._models
+        self._labelled = labelled
+        self._embed = embedder
+        self._models: dict | None = None
 
     # ----- reading one post ---------------------------------------------------------------
     def _default_product(self, post: Post) -> str | None:
@@ -247,9 +179,6 @@ class LocalAnnotator:
                     return name
         return None
 
-    def _is_app_review(self, post: Post, default_product: str | None) -> bool:
-        return post.platform in _APP_REVIEW_PLATFORMS and default_product is not None
-
     def _is_promotion(self, post: Post) -> bool:
         """Links, hashtags and titles with nobody speaking: an ad or a bare headline."""
         text = post.text
@@ -262,19 +191,22 @@ class LocalAnnotator:
         stripped = _URL.sub("", _HASHTAG.sub("", text)).strip()
         return len(stripped.split()) < _MIN_QUOTE_WORDS
 
-    def _candidates(self, index: int, post: Post) -> list[_Candidate]:
+    def _cue_counts(self, kind: str, text: str) -> list[float]:
+        return [min(len(matcher.find(text)), 2) / 2 for _, matcher in self._label_cues[kind]]
+
+    def _sentences(self, post: Post) -> list[_Sentence]:
+        """The post's candidate sentences (linked to a chatbot, long enough to quote)."""
         text = post.text
         if self._is_promotion(post):
             return []
         default_product = self._default_product(post)
-        app_review = self._is_app_review(post, default_product)
+        app_review = post.platform in _APP_REVIEW_PLATFORMS and default_product is not None
         spans = split_sentences(text)
-        sentences = [_Sentence(start, end) for start, end in spans]
         condition_mentions, _ = find_mentions(text, self.codebook)
         product_mentions: list[tuple[str, Mention]] = [
             (name, mention) for name, matcher in self._products for mention in matcher.find(text)
         ]
-        cue_mentions = self._mh_cues.find(text)
+        explicit = [m for _, m in product_mentions if m.label != "implicit"]
         if default_product:
             for match in _IMPLICIT_BOT.finditer(text):
                 product_mentions.append(
@@ -282,119 +214,223 @@ class LocalAnnotator:
                 )
         # In a chatbot's own forum or app review, once the chatbot is mentioned the whole post
         # is about it; elsewhere the link must be within two sentences.
-        explicit = [m for _, m in product_mentions if m.label != "implicit"]
         whole_post = app_review or (default_product is not None and bool(explicit))
-        for sentence in sentences:
-            inside = lambda m, s=sentence: s.start <= m.start < s.end  # noqa: E731
-            named = [(m.start, name) for name, m in product_mentions if inside(m)]
-            sentence.products = [name for _, name in sorted(named)]
-            sentence.named = any(inside(m) for m in explicit)
-            sentence.conditions = [m.label for m in condition_mentions if inside(m)]
-            sentence.cues = sum(1 for m in cue_mentions if inside(m))
-        post_conditions = [m.label for m in condition_mentions]
-        candidates = []
+        if not (product_mentions or whole_post):
+            return []
+        cue_mentions = self._mh_cues.find(text)
+        post_mental = bool(condition_mentions) or bool(cue_mentions)
+        platform = [float(post.platform in group) for group in _PLATFORM_GROUPS]
+
+        def inside(mention: Mention, span: tuple[int, int]) -> bool:
+            return span[0] <= mention.start < span[1]
+
+        named_at = [any(inside(m, span) for m in explicit) for span in spans]
+        products_at = [
+            [n for _, n in sorted((m.start, n) for n, m in product_mentions if inside(m, span))]
+            for span in spans
+        ]
         last_product = default_product
-        for position, sentence in enumerate(sentences):
-            neighbours = sentences[max(0, position - 2) : position + 3]
-            if sentence.products:
-                last_product = sentence.products[0]
-            mental = bool(sentence.conditions) or sentence.cues > 0
-            if not mental:
-                continue
-            bot_here = bool(sentence.products)
-            bot_near = any(s.named for s in neighbours)
+        sentences = []
+        for position, span in enumerate(spans):
+            if products_at[position]:
+                last_product = products_at[position][0]
+            window = range(max(0, position - 2), min(len(spans), position + 3))
+            bot_here = bool(products_at[position])
+            bot_near = any(named_at[i] for i in window)
             if not (bot_here or bot_near or whole_post):
                 continue
-            quote = _quote(text, sentence)
+            quote = _quote(text, span)
             if len(quote.split()) < _MIN_QUOTE_WORDS:
                 continue
-            product = (
-                sentence.products[0]
-                if sentence.products
-                else next((s.products[0] for s in neighbours if s.products), last_product)
+            product = next(
+                (
+                    products_at[i][0]
+                    for i in sorted(window, key=lambda i: abs(i - position))
+                    if products_at[i]
+                ),
+                last_product,
             )
             if product == "other" and default_product:
                 product = default_product
-            conditions = list(dict.fromkeys(sentence.conditions))[:2] or [
-                self._fallback_condition or (post_conditions or ["other"])[0]
+            conditions = [m.label for m in condition_mentions if inside(m, span)]
+            cues = sum(1 for m in cue_mentions if inside(m, span))
+            words = len(quote.split())
+            mental = bool(conditions) or cues > 0
+            rules = [
+                float(mental),
+                float(mental and (bot_here or bot_near or whole_post)),
+                float(bool(conditions)),
+                min(cues, 3) / 3,
+                float(bot_here),
+                float(named_at[position]),
+                float(bot_near),
+                float(whole_post),
+                float(app_review),
+                float(post_mental),
+                float(bool(_FIRST_PERSON.search(quote))),
+                float(position == 0),
+                min(words, 60) / 60,
+                min(len(spans), 20) / 20,
+                *platform,
             ]
-            score = (
-                2.0 * len(conditions)
-                + min(sentence.cues, 3)
-                + (1.5 if bot_here else 0.5 if bot_near else 0.0)
+            sentences.append(
+                _Sentence(
+                    start=span[0],
+                    end=span[1],
+                    quote=quote,
+                    product=product,
+                    conditions=list(dict.fromkeys(conditions))[:2],
+                    primary=mental,
+                    features=[_RULE_SCALE * f for f in rules]
+                    + self._cue_counts("perspectives", quote)
+                    + self._cue_counts("sentiments", quote),
+                )
             )
-            # One impact per condition the sentence names ("anxious or depressed").
-            for condition in conditions:
-                candidates.append(_Candidate(index, sentence, quote, product, condition, score))
-        if candidates:
-            candidates += self._secondary(
-                index, text, sentences, candidates, whole_post, last_product or default_product
-            )
-        starts = sorted(
-            {c.sentence.start for c in candidates},
-            key=lambda start: (
-                -max(c.score for c in candidates if c.sentence.start == start),
-                start,
-            ),
-        )
-        keep = set(starts[:_MAX_IMPACTS])
-        return [c for c in candidates if c.sentence.start in keep]
+        return sentences
 
-    def _secondary(self, index, text, sentences, primary, whole_post, product):
-        """In a relevant post, sentences about the chatbot that carry a clear perspective cue
-        (a paywall, a canned reply, a privacy worry) are impacts too, even without a
-        mental-health word: the post as a whole already ties the chatbot to mental health."""
-        taken = {c.sentence.start for c in primary}
-        extra = []
-        condition = (
-            primary[0].condition
-            if len({c.condition for c in primary}) == 1
-            else (self._fallback_condition or primary[0].condition)
-        )
-        for position, sentence in enumerate(sentences):
-            if sentence.start in taken:
-                continue
-            neighbours = sentences[max(0, position - 2) : position + 3]
-            if not (whole_post or any(s.named for s in neighbours)):
-                continue
-            quote = _quote(text, sentence)
-            if len(quote.split()) < _MIN_QUOTE_WORDS:
-                continue
-            hits = sum(
-                len(matcher.find(quote))
-                for label, matcher in self._label_cues["perspectives"].items()
-                if label in _SECONDARY_PERSPECTIVES
-            ) + len(self._framing["negative"].find(quote))
-            if hits:
-                name = sentence.products[0] if sentence.products else product
-                extra.append(_Candidate(index, sentence, quote, name, condition, 0.5 * hits))
-        return extra
+    # ----- models -------------------------------------------------------------------------
+    def _embedder(self) -> Embedder:
+        if self._embed is None:
+            self._embed = Embedder()
+        return self._embed
+
+    def _label_features(self, kind: str, texts: list[str], embeddings):
+        """Embedding plus the codebook cue counts of the family (plus VADER for sentiment)."""
+        import numpy as np
+
+        extra = [self._cue_counts(kind, text) for text in texts]
+        if kind == "sentiments":
+            from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+            vader = SentimentIntensityAnalyzer()
+            for row, text in zip(extra, texts, strict=True):
+                row.append(vader.polarity_scores(_mask_conditions(text))["compound"])
+        return np.hstack([embeddings, np.array(extra, dtype="float32").reshape(len(texts), -1)])
+
+    def _impact_examples(self, labelled: list[LabelledPost]):
+        """Every candidate sentence of the labelled posts, positive when it overlaps a gold
+        quote: (rule features, quotes, targets)."""
+        rows, quotes, targets = [], [], []
+        for item in labelled:
+            spans = _gold_spans(item)
+            for sentence in self._sentences(item.post):
+                rows.append(sentence.features)
+                quotes.append(sentence.quote)
+                targets.append(any(s < sentence.end and sentence.start < e for s, e in spans))
+        return rows, quotes, targets
+
+    def _label_examples(self, kind: str, labelled: list[LabelledPost]):
+        """(text, label) pairs for one family: codebook examples, written sentences and gold
+        quotes; and the label priors, measured on the gold impacts."""
+        singular = kind.rstrip("s")
+        known = set(self.codebook.ids(kind))
+        written = load_written()
+        examples: list[tuple[str, str]] = []
+        for label in getattr(self.codebook, kind):
+            examples += [(text, label.id) for text in label.examples]
+        for section in (singular, "corpus_" + singular):
+            for label, texts in (written.get(section) or {}).items():
+                if label in known:
+                    examples += [(text, label) for text in texts]
+        gold = [
+            (impact.supporting_quote, getattr(impact, singular))
+            for item in labelled
+            for impact in item.gold.impacts
+            if getattr(impact, singular) in known
+        ]
+        counts = Counter(label for _, label in gold)
+        priors = {label: (counts[label] + 1) / (len(gold) + len(known)) for label in known}
+        return examples + gold, priors
+
+    def training_texts(self) -> list[str]:
+        """Every text the fit embeds: what `resources/embeddings.npz` should cache."""
+        labelled = self._labelled if self._labelled is not None else load_labelled()
+        texts = self._impact_examples(labelled)[1]
+        for kind in ("perspectives", "values", "sentiments"):
+            texts += [text for text, _ in self._label_examples(kind, labelled)[0]]
+        return texts
+
+    def _fit(self) -> dict:
+        """Fit the impact scorer and the three label models (once per annotator)."""
+        if self._models is not None:
+            return self._models
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+
+        labelled = self._labelled if self._labelled is not None else load_labelled()
+        embed = self._embedder()
+        rows, quotes, targets = self._impact_examples(labelled)
+        scorer = None
+        if len(set(targets)) == 2:
+            features = np.hstack([embed(quotes), np.array(rows, dtype="float32")])
+            scorer = LogisticRegression(C=_IMPACT_C, max_iter=3000)
+            scorer.fit(features, targets)
+        models: dict = {"impact": scorer}
+        for kind in ("perspectives", "values", "sentiments"):
+            examples, priors = self._label_examples(kind, labelled)
+            texts = [text for text, _ in examples]
+            features = self._label_features(kind, texts, embed(texts))
+            models[kind] = LabelModel(features, [label for _, label in examples], priors, _LABEL_C)
+        self._models = models
+        return models
 
     # ----- public -------------------------------------------------------------------------
     def annotate(self, posts: Sequence[Post]) -> list[Annotation]:
         """One Annotation per post, in order. Sentences of all posts are embedded in one batch."""
-        per_post = [self._candidates(index, post) for index, post in enumerate(posts)]
-        flat = [candidate for candidates in per_post for candidate in candidates]
-        labels = self._label(flat) if flat else []
-        label_of = {id(candidate): label for candidate, label in zip(flat, labels, strict=True)}
+        import numpy as np
+
+        models = self._fit()
+        per_post = [self._sentences(post) for post in posts]
+        flat = [sentence for sentences in per_post for sentence in sentences]
+        embeddings = self._embedder()([s.quote for s in flat])
+        if flat and models["impact"] is not None:
+            features = np.hstack([embeddings, np.array([s.features for s in flat], "float32")])
+            impact_p = models["impact"].predict_proba(features)[:, 1]
+        else:
+            impact_p = np.zeros(len(flat))
+        chosen_rows: list[list[int]] = []
+        offset = 0
+        for sentences in per_post:
+            rows = sorted(range(offset, offset + len(sentences)), key=lambda r: -impact_p[r])
+            offset += len(sentences)
+            if self.rule_relevance:
+                if not any(flat[r].primary for r in rows):
+                    chosen_rows.append([])
+                    continue
+            elif not rows or impact_p[rows[0]] < self.relevance_threshold:
+                chosen_rows.append([])
+                continue
+            keep = [rows[0]] + [r for r in rows[1:] if impact_p[r] >= self.impact_threshold]
+            chosen_rows.append(sorted(keep[:_MAX_IMPACTS], key=lambda r: flat[r].start))
+        labels = self._label(
+            [flat[r] for rows in chosen_rows for r in rows],
+            embeddings,
+            [r for rows in chosen_rows for r in rows],
+        )
         annotations = []
-        for post, candidates in zip(posts, per_post, strict=True):
+        for post, rows in zip(posts, chosen_rows, strict=True):
             _, crisis_mentions = find_mentions(post.text, self.codebook)
+            named = [c for r in rows for c in flat[r].conditions]
+            post_condition = named[0] if len(set(named)) == 1 else "general"
+            if post_condition not in self._condition_ids:
+                post_condition = next(iter(self.codebook.ids("conditions")))
             impacts = []
-            sentiments = _post_sentiments([label_of[id(c)][0] for c in candidates])
-            for candidate, sentiment in zip(candidates, sentiments, strict=True):
-                _, perspective, value, confidence = label_of[id(candidate)]
-                impacts.append(
-                    Impact(
-                        supporting_quote=candidate.quote,
-                        product=candidate.product,
-                        sentiment=sentiment,
-                        condition=candidate.condition,
-                        perspective=perspective,
-                        value=value,
-                        confidence=confidence,
+            scores = [labels[r][0] for r in rows]
+            for r, sentiment in zip(rows, _impact_sentiments(scores, self), strict=True):
+                sentence = flat[r]
+                _, perspective, value = labels[r]
+                for condition in sentence.conditions or [post_condition]:
+                    impacts.append(
+                        Impact(
+                            supporting_quote=sentence.quote,
+                            product=sentence.product,
+                            sentiment=sentiment,
+                            condition=condition,
+                            perspective=perspective,
+                            value=value,
+                            confidence=round(float(impact_p[r]), 3),
+                        )
                     )
-                )
             annotations.append(
                 derive_post_labels(
                     post.id, impacts, crisis=bool(crisis_mentions), annotator=self.info
@@ -402,61 +438,51 @@ class LocalAnnotator:
             )
         return annotations
 
-    def _label(self, candidates: list[_Candidate]) -> list[tuple[float, str, str, float]]:
-        """(sentiment score, perspective, value, confidence) per candidate."""
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-        models = self._classifiers()
-        embeddings = _embed([c.quote for c in candidates])
-        perspective_p = models["perspectives"].proba(embeddings)
-        value_p = models["values"].proba(embeddings)
-        sentiment_p = models["sentiments"].proba(embeddings)
-        vader = SentimentIntensityAnalyzer()
-        results = []
-        s_labels = models["sentiments"].labels
-        for row, candidate in enumerate(candidates):
-            p_row = self._with_cues("perspectives", models, perspective_p[row], candidate.quote)
-            best = int(p_row.argmax())
-            perspective = models["perspectives"].labels[best]
-            v_row = self._with_cues("values", models, value_p[row], candidate.quote)
-            value = models["values"].labels[int(v_row.argmax())]
-            polarity = vader.polarity_scores(_mask_conditions(candidate.quote))["compound"]
-            probs = dict(zip(s_labels, sentiment_p[row], strict=True))
-            framing = len(self._framing["positive"].find(candidate.quote)) - len(
-                self._framing["negative"].find(candidate.quote)
+    def _label(self, sentences: list[_Sentence], embeddings, rows: list[int]) -> dict:
+        """(sentiment score, perspective, value) per chosen row."""
+        if not rows:
+            return {}
+        models = self._fit()
+        quotes = [s.quote for s in sentences]
+        chosen = embeddings[rows]
+        results = {}
+        predicted = {}
+        for kind in ("perspectives", "values", "sentiments"):
+            model = models[kind]
+            proba = model.proba(self._label_features(kind, quotes, chosen), self.prior_power[kind])
+            predicted[kind] = (model.labels, proba)
+        for index, row in enumerate(rows):
+            s_labels, s_proba = predicted["sentiments"]
+            probs = dict(zip(s_labels, s_proba[index], strict=True))
+            score = probs.get("positive", 0.0) - probs.get("negative", 0.0)
+            p_labels, p_proba = predicted["perspectives"]
+            v_labels, v_proba = predicted["values"]
+            results[row] = (
+                float(score),
+                p_labels[int(p_proba[index].argmax())],
+                v_labels[int(v_proba[index].argmax())],
             )
-            score = (
-                probs.get("positive", 0)
-                - probs.get("negative", 0)
-                + 0.6 * polarity
-                + 0.4 * max(-2, min(2, framing))
-                + _PERSPECTIVE_LEAN * _LEAN.get(perspective, 0)
-            )
-            confidence = float(perspective_p[row][best])
-            results.append((float(score), perspective, value, round(confidence, 3)))
         return results
 
-    def _with_cues(self, kind: str, models: dict[str, _Classifier], probs, quote: str):
-        """Classifier probabilities plus a bonus per codebook cue of the label in the quote:
-        the embedding captures the gist, a cue like "paywall" pins down the aspect."""
-        scores = probs.copy()
-        for column, label in enumerate(models[kind].labels):
-            matcher = self._label_cues[kind].get(label)
-            if matcher is not None:
-                scores[column] += _CUE_WEIGHT[kind] * min(len(matcher.find(quote)), 2)
-        return scores
+
+def _gold_spans(item: LabelledPost) -> list[tuple[int, int]]:
+    text = item.post.text
+    spans = []
+    for impact in item.gold.impacts:
+        start = text.find(impact.supporting_quote)
+        if start >= 0:
+            spans.append((start, start + len(impact.supporting_quote)))
+    return spans
 
 
-def _post_sentiments(scores: list[float]) -> list[str]:
-    """Impact sentiments from scores. A post is `mixed` only when it clearly says both: when
-    signs conflict, impacts with a weak score are read as neutral."""
-    labels = [
-        "positive" if s > _NEUTRAL_BAND else "negative" if s < -_NEUTRAL_BAND else "neutral"
-        for s in scores
-    ]
+def _impact_sentiments(scores: list[float], annotator: LocalAnnotator) -> list[str]:
+    """Impact sentiments from P(positive) - P(negative). A post is `mixed` only when it clearly
+    says both: when signs conflict, impacts with a weak score are read as neutral."""
+    band, margin = annotator.neutral_band, annotator.mixed_margin
+    labels = ["positive" if s > band else "negative" if s < -band else "neutral" for s in scores]
     if "positive" in labels and "negative" in labels:
         labels = [
-            label if abs(score) >= _MIXED_MARGIN else "neutral"
+            label if abs(score) >= margin else "neutral"
             for label, score in zip(labels, scores, strict=True)
         ]
     return labels
@@ -477,9 +503,9 @@ def _mask_conditions(text: str) -> str:
     return _CONDITION_WORDS.sub("", text)
 
 
-def _quote(text: str, sentence: _Sentence) -> str:
+def _quote(text: str, span: tuple[int, int]) -> str:
     """The sentence, or for a very long one its first part cut at a word boundary."""
-    quote = text[sentence.start : sentence.end]
+    quote = text[span[0] : span[1]]
     if len(quote) <= _MAX_QUOTE_CHARS:
         return quote
     cut = quote.rfind(" ", 0, _MAX_QUOTE_CHARS)

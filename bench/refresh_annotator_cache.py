@@ -1,0 +1,32 @@
+"""Re-embed the local annotator's training texts into evaluator/mine/resources/embeddings.npz.
+
+Run after editing the labelled posts, the written training sentences or the codebook's
+examples; without it the annotator still works but embeds what the cache lacks at every start.
+
+    python bench/refresh_annotator_cache.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from evaluator.mine.local import LocalAnnotator  # noqa: E402
+from evaluator.mine.local_model import EMBEDDING_CACHE, Embedder  # noqa: E402
+
+
+def main() -> None:
+    started = time.perf_counter()
+    texts = LocalAnnotator().training_texts()
+    count = Embedder().save_to(EMBEDDING_CACHE, texts)
+    size = EMBEDDING_CACHE.stat().st_size / 1e6
+    elapsed = time.perf_counter() - started
+    print(f"{count} texts -> {EMBEDDING_CACHE} ({size:.1f} MB) in {elapsed:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
