@@ -161,6 +161,8 @@ def summary_line(result: dict) -> str:
 
 
 GRID = {
+    "relevance_threshold": (0.0, 0.1, 0.15, 0.2, 0.25, 0.3),
+    "unprimed_threshold": (0.5, 0.6, 0.7, 0.8, 1.01),
     "impact_threshold": (0.2, 0.3, 0.4),
     "prior_power": tuple(
         {"perspectives": p, "values": v, "sentiments": 1.0}
@@ -202,6 +204,9 @@ def cross_validate(
     settings = {name: getattr(LocalAnnotator, name) for name in GRID}
     result = run(settings)
     print("defaults", settings, summary_line(result))
+    for name in ("conditions", "perspectives", "values"):
+        per_label = result[name]["per_label"]
+        print(f"  {name}: " + ", ".join(f"{k} {v[0]}/{v[3]:.2f}" for k, v in per_label.items()))
     if not tune:
         return
     objective = lambda r: (  # noqa: E731

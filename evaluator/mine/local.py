@@ -67,6 +67,10 @@ _IMPACT_C = 1.0
 # drown them among the 384 embedding dimensions.
 _RULE_SCALE = 3.0
 _LABEL_C = 4.0
+# How much the post's embedding counts next to the quote's, per label family, and how much of
+# the post that is.
+_CONTEXT_WEIGHT = {"sentiments": 1.0, "perspectives": 1.0, "values": 0.5}
+_CONTEXT_CHARS = 1000
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -120,17 +124,19 @@ class LocalAnnotator:
 
     #: Posts per `annotate` call the pipeline should send: sentences are embedded per call.
     batch_size = 256
-    #: A post is relevant when its most impact-like sentence reaches this probability.
-    relevance_threshold = 0.5
-    rule_relevance = True
+    #: A post naming mental health near a chatbot is relevant when its most impact-like sentence
+    #: reaches this probability; a post that names neither a condition nor a relevance cue needs
+    #: `unprimed_threshold`.
+    relevance_threshold = 0.2
+    unprimed_threshold = 0.7
     #: How far the label priors pull each family's balanced classifier (0: not at all).
-    prior_power = {"perspectives": 0.5, "values": 0.5, "sentiments": 1.0}
+    prior_power = {"perspectives": 0.0, "values": 0.0, "sentiments": 1.0}
     #: Further sentences of a relevant post become impacts from this probability.
     impact_threshold = 0.2
     #: |P(positive) - P(negative)| below this reads as a neutral impact.
     neutral_band = 0.2
     #: When a post has both signs, impacts weaker than this read as neutral, not `mixed`.
-    mixed_margin = 0.6
+    mixed_margin = 0.4
 
     def __init__(
         self,
@@ -294,8 +300,10 @@ class LocalAnnotator:
             self._embed = Embedder()
         return self._embed
 
-    def _label_features(self, kind: str, texts: list[str], embeddings):
-        """Embedding plus the codebook cue counts of the family (plus VADER for sentiment)."""
+    def _label_features(self, kind: str, texts: list[str], embeddings, contexts):
+        """Embedding of the quote and of its post (how the whole post reads changes what a
+        sentence means: "it's not a therapist" in a rave or in a complaint), plus the codebook
+        cue counts of the family (and VADER for sentiment)."""
         import numpy as np
 
         extra = [self._cue_counts(kind, text) for text in texts]
@@ -305,7 +313,13 @@ class LocalAnnotator:
             vader = SentimentIntensityAnalyzer()
             for row, text in zip(extra, texts, strict=True):
                 row.append(vader.polarity_scores(_mask_conditions(text))["compound"])
-        return np.hstack([embeddings, np.array(extra, dtype="float32").reshape(len(texts), -1)])
+        return np.hstack(
+            [
+                embeddings,
+                _CONTEXT_WEIGHT[kind] * contexts,
+                np.array(extra, dtype="float32").reshape(len(texts), -1),
+            ]
+        )
 
     def _impact_examples(self, labelled: list[LabelledPost]):
         """Every candidate sentence of the labelled posts, positive when it overlaps a gold
@@ -320,25 +334,26 @@ class LocalAnnotator:
         return rows, quotes, targets
 
     def _label_examples(self, kind: str, labelled: list[LabelledPost]):
-        """(text, label) pairs for one family: codebook examples, written sentences and gold
-        quotes; and the label priors, measured on the gold impacts."""
+        """(text, label, context) triples for one family: codebook examples and written
+        sentences (their own context) and gold quotes (the start of their post); and the label
+        priors, measured on the gold impacts."""
         singular = kind.rstrip("s")
         known = set(self.codebook.ids(kind))
         written = load_written()
-        examples: list[tuple[str, str]] = []
+        examples: list[tuple[str, str, str]] = []
         for label in getattr(self.codebook, kind):
-            examples += [(text, label.id) for text in label.examples]
+            examples += [(text, label.id, text) for text in label.examples]
         for section in (singular, "corpus_" + singular):
             for label, texts in (written.get(section) or {}).items():
                 if label in known:
-                    examples += [(text, label) for text in texts]
+                    examples += [(text, label, text) for text in texts]
         gold = [
-            (impact.supporting_quote, getattr(impact, singular))
+            (impact.supporting_quote, getattr(impact, singular), _context(item.post))
             for item in labelled
             for impact in item.gold.impacts
             if getattr(impact, singular) in known
         ]
-        counts = Counter(label for _, label in gold)
+        counts = Counter(label for _, label, _ in gold)
         priors = {label: (counts[label] + 1) / (len(gold) + len(known)) for label in known}
         return examples + gold, priors
 
@@ -347,7 +362,8 @@ class LocalAnnotator:
         labelled = self._labelled if self._labelled is not None else load_labelled()
         texts = self._impact_examples(labelled)[1]
         for kind in ("perspectives", "values", "sentiments"):
-            texts += [text for text, _ in self._label_examples(kind, labelled)[0]]
+            for text, _, context in self._label_examples(kind, labelled)[0]:
+                texts += [text, context]
         return texts
 
     def _fit(self) -> dict:
@@ -368,9 +384,11 @@ class LocalAnnotator:
         models: dict = {"impact": scorer}
         for kind in ("perspectives", "values", "sentiments"):
             examples, priors = self._label_examples(kind, labelled)
-            texts = [text for text, _ in examples]
-            features = self._label_features(kind, texts, embed(texts))
-            models[kind] = LabelModel(features, [label for _, label in examples], priors, _LABEL_C)
+            texts = [text for text, _, _ in examples]
+            contexts = embed([context for _, _, context in examples])
+            features = self._label_features(kind, texts, embed(texts), contexts)
+            targets = [label for _, label, _ in examples]
+            models[kind] = LabelModel(features, targets, priors, _LABEL_C)
         self._models = models
         return models
 
@@ -393,19 +411,22 @@ class LocalAnnotator:
         for sentences in per_post:
             rows = sorted(range(offset, offset + len(sentences)), key=lambda r: -impact_p[r])
             offset += len(sentences)
-            if self.rule_relevance:
-                if not any(flat[r].primary for r in rows):
-                    chosen_rows.append([])
-                    continue
-            elif not rows or impact_p[rows[0]] < self.relevance_threshold:
+            best = impact_p[rows[0]] if rows else 0.0
+            primed = any(flat[r].primary for r in rows)
+            threshold = self.relevance_threshold if primed else self.unprimed_threshold
+            if not rows or best < threshold:
                 chosen_rows.append([])
                 continue
             keep = [rows[0]] + [r for r in rows[1:] if impact_p[r] >= self.impact_threshold]
             chosen_rows.append(sorted(keep[:_MAX_IMPACTS], key=lambda r: flat[r].start))
+        relevant = [n for n, rows in enumerate(chosen_rows) if rows]
+        post_vectors = self._embedder()([_context(posts[n]) for n in relevant])
+        post_of_row = [i for i, n in enumerate(relevant) for _ in chosen_rows[n]]
         labels = self._label(
             [flat[r] for rows in chosen_rows for r in rows],
             embeddings,
             [r for rows in chosen_rows for r in rows],
+            post_vectors[post_of_row],
         )
         annotations = []
         for post, rows in zip(posts, chosen_rows, strict=True):
@@ -438,8 +459,9 @@ class LocalAnnotator:
             )
         return annotations
 
-    def _label(self, sentences: list[_Sentence], embeddings, rows: list[int]) -> dict:
-        """(sentiment score, perspective, value) per chosen row."""
+    def _label(self, sentences: list[_Sentence], embeddings, rows: list[int], contexts) -> dict:
+        """(sentiment score, perspective, value) per chosen row; `contexts` are the embeddings
+        of each row's post."""
         if not rows:
             return {}
         models = self._fit()
@@ -449,7 +471,8 @@ class LocalAnnotator:
         predicted = {}
         for kind in ("perspectives", "values", "sentiments"):
             model = models[kind]
-            proba = model.proba(self._label_features(kind, quotes, chosen), self.prior_power[kind])
+            features = self._label_features(kind, quotes, chosen, contexts)
+            proba = model.proba(features, self.prior_power[kind])
             predicted[kind] = (model.labels, proba)
         for index, row in enumerate(rows):
             s_labels, s_proba = predicted["sentiments"]
@@ -463,6 +486,11 @@ class LocalAnnotator:
                 v_labels[int(v_proba[index].argmax())],
             )
         return results
+
+
+def _context(post: Post) -> str:
+    """What the label models read of the post around a quote (MiniLM reads 256 tokens)."""
+    return post.text[:_CONTEXT_CHARS]
 
 
 def _gold_spans(item: LabelledPost) -> list[tuple[int, int]]:
