@@ -161,16 +161,15 @@ def summary_line(result: dict) -> str:
 
 
 GRID = {
-    "relevance_threshold": (0.0, 0.1, 0.15, 0.2, 0.25, 0.3),
-    "unprimed_threshold": (0.5, 0.6, 0.7, 0.8, 1.01),
-    "impact_threshold": (0.2, 0.3, 0.4),
+    "relevance_threshold": (0.1, 0.2, 0.3),
+    "impact_threshold": (0.15, 0.2, 0.3),
     "prior_power": tuple(
-        {"perspectives": p, "values": v, "sentiments": 1.0}
-        for p in (0.0, 0.5, 1.0)
-        for v in (0.0, 0.5, 1.0)
+        {"perspectives": p, "values": v, "sentiments": s}
+        for p, v in ((0.0, 0.0), (0.25, 0.25))
+        for s in (0.0, 0.5, 1.0)
     ),
-    "neutral_band": (0.1, 0.2, 0.3, 0.4),
-    "mixed_margin": (0.2, 0.4, 0.6),
+    "neutral_band": (0.1, 0.2, 0.3),
+    "mixed_margin": (0.2, 0.3, 0.4, 0.5),
 }
 
 

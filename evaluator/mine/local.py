@@ -130,7 +130,7 @@ class LocalAnnotator:
     relevance_threshold = 0.2
     unprimed_threshold = 0.7
     #: How far the label priors pull each family's balanced classifier (0: not at all).
-    prior_power = {"perspectives": 0.0, "values": 0.0, "sentiments": 1.0}
+    prior_power = {"perspectives": 0.25, "values": 0.25, "sentiments": 1.0}
     #: Further sentences of a relevant post become impacts from this probability.
     impact_threshold = 0.2
     #: |P(positive) - P(negative)| below this reads as a neutral impact.
