@@ -64,6 +64,10 @@ def test_no_condition_for_negation_bot_metaphor_or_vague_symptoms(codebook, text
         ("the voices telling me to stop are louder tonight", "schizophrenia_spectrum"),
         ("I know they are watching me through the phone", "schizophrenia_spectrum"),
         ("I want to kill myself", "depressive"),
+        ("I know I'm actually dead and everyone is pretending.", "schizophrenia_spectrum"),
+        ("the voices say my neighbours are poisoning my food", "schizophrenia_spectrum"),
+        ("I've been maladaptive daydreaming for years", "other"),
+        ("I suffer bi polar and use replika", "bipolar"),
     ],
 )
 def test_strong_symptom_phrases_in_first_person_chat(codebook, text, condition):
@@ -83,6 +87,11 @@ def test_strong_symptom_phrases_in_first_person_chat(codebook, text, condition):
         ("Suicide Squad was a bad movie.", False),
         ("My anxiety is bad today and ChatGPT helped.", False),
         ("I ran 5 kms today and feel great.", False),
+        ("How many more pills would it take to knock myself out for good?", True),
+        ("I took a whole bottle of pills", True),
+        ("Replika saved me from ending it all", True),
+        ("Thinking of jumping off the bridge near my house", True),
+        ("ChatGPT said an overdose of vitamin D is not a thing", False),
     ],
 )
 def test_crisis(codebook, text, crisis):
