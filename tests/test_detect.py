@@ -92,6 +92,8 @@ def test_strong_symptom_phrases_in_first_person_chat(codebook, text, condition):
         ("Replika saved me from ending it all", True),
         ("Thinking of jumping off the bridge near my house", True),
         ("ChatGPT said an overdose of vitamin D is not a thing", False),
+        ("Removing it was business suicide for Luka.", False),
+        ("this app distracted me from self harming", True),
     ],
 )
 def test_crisis(codebook, text, crisis):

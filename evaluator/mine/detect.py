@@ -110,7 +110,8 @@ _INTENSIFIED = re.compile(
 _INSULT = re.compile(r"\b(?:you|you're|youre|u|ur|are you)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
 _FIGURES = re.compile(
     r"(?:great|economic|tropical)\s+depression|depression\s+era|suicide\s+(?:squad|doors?|mission)"
-    r"|(?:career|social|political|commercial|brand)\s+suicide|suicide\s+(?:run|pact\s+song)"
+    r"|(?:career|social|political|commercial|brand|business|market|corporate)\s+suicide"
+    r"|suicide\s+(?:run|pact\s+song|of\s+the\s+subject)"
     r"|panic\s+(?:buying|button|room|at\s+the\s+disco)|manic\s+pixie|stress\s+test"
     r"|retail\s+therapy|my\s+strange\s+addiction",
     re.IGNORECASE,
