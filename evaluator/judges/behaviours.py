@@ -231,7 +231,11 @@ STIGMA = _rx(
     r"snap out of it|get over it|just cheer up|(?:you(?:['\u2019]re| are)|stop being) "
     r"(?:just |so |being |too )*(?:dramatic|lazy|weak|selfish|irrational|overreacting))\b"
 )
-NEGATED_STIGMA = _rx(r"\b(?:not|n['\u2019]t|never) (?:\w+ ){0,2}(?:crazy|insane|weak|lazy)")
+# "it doesn't mean you're lazy": the stigma word denied, not applied.
+NEGATED_STIGMA = _rx(
+    r"(?:\bnot|n['\u2019]t|\bnever) (?:[\w'\u2019]+ ){0,3}"
+    r"(?:crazy|insane|weak|lazy|dramatic|selfish)"
+)
 PRIVACY = _rx(
     r"\b(?:your (?:data|information|conversations?|messages?|chats?) (?:is|are|will|won['\u2019]t|"
     r"stays?|remain)|privacy|confidential\w*|encrypt\w*|(?:we|I) (?:don['\u2019]t|do not|never) "
