@@ -36,19 +36,11 @@ from evaluator.mine.local_model import (  # noqa: E402
     Embedder,
     LabelledPost,
     load_labelled,
+    post_from_row,
 )
-from evaluator.types import Post  # noqa: E402
 
 DEV = ROOT / "bench" / "data" / "mine_dev"
 MIN_SUPPORT = 5
-
-
-def to_post(row: dict) -> Post:
-    """Dev posts are raw corpus rows; fields the Post schema lacks (source) go to meta."""
-    known = set(Post.model_fields)
-    meta = dict(row.get("meta") or {})
-    meta.update({k: v for k, v in row.items() if k not in known})
-    return Post.model_validate({**{k: v for k, v in row.items() if k in known}, "meta": meta})
 
 
 def prf(gold: list[bool], pred: list[bool]) -> tuple[float, float, float]:
@@ -260,7 +252,7 @@ def main() -> None:
     started = time.perf_counter()
     annotator = LocalAnnotator()
     if args.corpus:
-        posts = [to_post(row) for _, row in iter_jsonl(args.corpus)]
+        posts = [post_from_row(row) for _, row in iter_jsonl(args.corpus)]
         annotator.annotate(posts[:1])  # load the model and train the classifiers
         ready = time.perf_counter()
         annotations = annotator.annotate(posts)
@@ -272,7 +264,7 @@ def main() -> None:
         )
         return
 
-    posts = {row["id"]: to_post(row) for _, row in iter_jsonl(DEV / "posts.jsonl")}
+    posts = {row["id"]: post_from_row(row) for _, row in iter_jsonl(DEV / "posts.jsonl")}
     gold_rows = [row for _, row in iter_jsonl(DEV / "gold.jsonl")]
     ordered = [posts[row["id"]] for row in gold_rows]
     predictions = {a.id: a for a in annotator.annotate(ordered)}

@@ -18,25 +18,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evaluator.mine.base import derive_post_labels  # noqa: E402
 from evaluator.mine.codebook import load_codebook  # noqa: E402
+from evaluator.types import AnnotatorInfo, Impact  # noqa: E402
+
+_INFO = AnnotatorInfo(name="human", codebook_version="gold")
 
 FIELDS = ("condition", "perspective", "value", "sentiment")
 
 
-def expected_post_sentiment(impacts: list[dict]) -> str | None:
-    sentiments = {impact["sentiment"] for impact in impacts}
-    if not impacts:
-        return None
-    if {"positive", "negative"} <= sentiments:
-        return "mixed"
-    for label in ("positive", "negative"):
-        if label in sentiments:
-            return label
-    return "neutral"
-
-
-def union(impacts: list[dict], key: str) -> list[str]:
-    return list(dict.fromkeys(i[key] for i in impacts if i[key] not in (None, "none")))
+def derived(row: dict) -> dict:
+    """The post-level fields the codebook derives from the row's impacts (mine's own rule)."""
+    impacts = [Impact.model_validate(impact) for impact in row.get("impacts", [])]
+    annotation = derive_post_labels("", impacts, crisis=False, annotator=_INFO)
+    return annotation.model_dump(include={"post_sentiment", "conditions", "perspectives", "values"})
 
 
 def check(posts_path: Path, gold_path: Path) -> list[str]:
@@ -76,11 +71,11 @@ def check(posts_path: Path, gold_path: Path) -> list[str]:
             for key in (*FIELDS, "product"):
                 if impact.get(key) not in allowed[key]:
                     problems.append(f"{where}: impacts.{index}.{key} unknown: {impact.get(key)!r}")
-        if row.get("post_sentiment") != expected_post_sentiment(impacts):
-            problems.append(f"{where}: post_sentiment should be {expected_post_sentiment(impacts)}")
-        for key in ("condition", "perspective", "value"):
-            if row.get(key + "s") != union(impacts, key):
-                problems.append(f"{where}: {key}s should be {union(impacts, key)}")
+        if any(problem.startswith(f"{where}: impacts.") for problem in problems):
+            continue  # the impacts are not valid, so nothing can be derived from them
+        for key, value in derived(row).items():
+            if row.get(key) != value:
+                problems.append(f"{where}: {key} should be {value}")
     return problems
 
 

@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.errors import ConfigError
+from evaluator.errors import ConfigError, InputError
 from evaluator.mine.codebook import load_codebook
 from evaluator.mine.local_model import (
-    EMBEDDING_CACHE,
     LABELLED_DIR,
     Embedder,
     LabelModel,
-    _key,
     load_labelled,
 )
 
@@ -61,24 +59,33 @@ def test_gold_without_posts_or_with_other_ids_is_an_error(tmp_path):
     assert "gold_c.jsonl" in str(error.value)
 
 
-def test_malformed_gold_names_the_file(tmp_path):
+def test_malformed_gold_names_the_file_and_line(tmp_path):
     shutil.copy(LABELLED_DIR / "posts_c.jsonl", tmp_path / "posts_c.jsonl")
     (tmp_path / "gold_c.jsonl").write_text('{"id": "x", "relevant": tru\n', encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        load_labelled(tmp_path)
+    assert error.value.file.endswith("gold_c.jsonl") and error.value.line == 1
+
+
+def test_gold_with_an_invalid_label_names_file_line_and_field(tmp_path):
+    shutil.copy(LABELLED_DIR / "posts_c.jsonl", tmp_path / "posts_c.jsonl")
+    rows = [json.loads(line) for line in (LABELLED_DIR / "gold_c.jsonl").open(encoding="utf-8")]
+    number, row = next((n, r) for n, r in enumerate(rows, 1) if r["impacts"])
+    row["impacts"][0]["sentiment"] = "ecstatic"
+    lines = [json.dumps(r) for r in rows]
+    (tmp_path / "gold_c.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(ConfigError) as error:
         load_labelled(tmp_path)
-    assert "gold_c.jsonl" in str(error.value)
+    assert error.value.file.endswith("gold_c.jsonl")
+    assert error.value.line == number
+    assert error.value.field == "impacts.0.sentiment"
 
 
 def test_embedding_cache_covers_every_training_text():
     """A stale cache would make every `mheval mine` start embed thousands of sentences."""
-    import numpy as np
-
     from evaluator.mine.local import LocalAnnotator
 
-    with np.load(EMBEDDING_CACHE) as data:
-        cached = set(data["keys"].tolist())
-    texts = LocalAnnotator().training_texts()
-    missing = [text for text in texts if _key(text) not in cached]
+    missing = Embedder().missing(LocalAnnotator().training_texts())
     assert not missing, f"{len(missing)} texts missing: run python bench/refresh_annotator_cache.py"
 
 

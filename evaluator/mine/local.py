@@ -117,7 +117,7 @@ class _Sentence:
 
 
 class LocalAnnotator:
-    """Annotates posts offline. Construct once: the first `annotate` fits five small models.
+    """Annotates posts offline. Construct once: the first `annotate` fits four small models.
 
     `labelled` replaces the shipped hand-labelled posts and `embedder` the cached encoder
     (cross-validation passes both)."""
@@ -157,7 +157,9 @@ class LocalAnnotator:
         ]
         cue_phrases = [cue for rule in cb.relevance.include for cue in rule.cues]
         self._mh_cues = PhraseMatcher("mental_health", cue_phrases)
-        self._condition_ids = set(cb.ids("conditions"))
+        # The condition of an impact whose sentence names none and whose post names no single one.
+        conditions = cb.ids("conditions")
+        self._fallback_condition = "general" if "general" in conditions else conditions[0]
         self._label_cues = {
             kind: [
                 (label.id, PhraseMatcher(label.id, label.cues, label.exact_case))
@@ -200,15 +202,19 @@ class LocalAnnotator:
     def _cue_counts(self, kind: str, text: str) -> list[float]:
         return [min(len(matcher.find(text)), 2) / 2 for _, matcher in self._label_cues[kind]]
 
-    def _sentences(self, post: Post) -> list[_Sentence]:
-        """The post's candidate sentences (linked to a chatbot, long enough to quote)."""
-        text = post.text
+    def _read(self, post: Post) -> tuple[list[_Sentence], bool]:
+        """The post's candidate sentences, and whether it mentions suicide or self-harm."""
+        condition_mentions, crisis_mentions = find_mentions(post.text, self.codebook)
         if self._is_promotion(post):
-            return []
+            return [], bool(crisis_mentions)
+        return self._sentences(post, condition_mentions), bool(crisis_mentions)
+
+    def _sentences(self, post: Post, condition_mentions: list[Mention]) -> list[_Sentence]:
+        """The candidate sentences: linked to a chatbot, long enough to quote."""
+        text = post.text
         default_product = self._default_product(post)
         app_review = post.platform in _APP_REVIEW_PLATFORMS and default_product is not None
         spans = split_sentences(text)
-        condition_mentions, _ = find_mentions(text, self.codebook)
         product_mentions: list[tuple[str, Mention]] = [
             (name, mention) for name, matcher in self._products for mention in matcher.find(text)
         ]
@@ -327,19 +333,18 @@ class LocalAnnotator:
         rows, quotes, targets = [], [], []
         for item in labelled:
             spans = _gold_spans(item)
-            for sentence in self._sentences(item.post):
+            for sentence in self._read(item.post)[0]:
                 rows.append(sentence.features)
                 quotes.append(sentence.quote)
                 targets.append(any(s < sentence.end and sentence.start < e for s, e in spans))
         return rows, quotes, targets
 
-    def _label_examples(self, kind: str, labelled: list[LabelledPost]):
+    def _label_examples(self, kind: str, labelled: list[LabelledPost], written: dict):
         """(text, label, context) triples for one family: codebook examples and written
         sentences (their own context) and gold quotes (the start of their post); and the label
         priors, measured on the gold impacts."""
         singular = kind.rstrip("s")
         known = set(self.codebook.ids(kind))
-        written = load_written()
         examples: list[tuple[str, str, str]] = []
         for label in getattr(self.codebook, kind):
             examples += [(text, label.id, text) for text in label.examples]
@@ -361,8 +366,9 @@ class LocalAnnotator:
         """Every text the fit embeds: what `resources/embeddings.npz` should cache."""
         labelled = self._labelled if self._labelled is not None else load_labelled()
         texts = self._impact_examples(labelled)[1]
+        written = load_written()
         for kind in ("perspectives", "values", "sentiments"):
-            for text, _, context in self._label_examples(kind, labelled)[0]:
+            for text, _, context in self._label_examples(kind, labelled, written)[0]:
                 texts += [text, context]
         return texts
 
@@ -382,8 +388,9 @@ class LocalAnnotator:
             scorer = LogisticRegression(C=_IMPACT_C, max_iter=3000)
             scorer.fit(features, targets)
         models: dict = {"impact": scorer}
+        written = load_written()
         for kind in ("perspectives", "values", "sentiments"):
-            examples, priors = self._label_examples(kind, labelled)
+            examples, priors = self._label_examples(kind, labelled, written)
             texts = [text for text, _, _ in examples]
             contexts = embed([context for _, _, context in examples])
             features = self._label_features(kind, texts, embed(texts), contexts)
@@ -398,7 +405,8 @@ class LocalAnnotator:
         import numpy as np
 
         models = self._fit()
-        per_post = [self._sentences(post) for post in posts]
+        readings = [self._read(post) for post in posts]
+        per_post = [sentences for sentences, _ in readings]
         flat = [sentence for sentences in per_post for sentence in sentences]
         embeddings = self._embedder()([s.quote for s in flat])
         if flat and models["impact"] is not None:
@@ -422,22 +430,23 @@ class LocalAnnotator:
         relevant = [n for n, rows in enumerate(chosen_rows) if rows]
         post_vectors = self._embedder()([_context(posts[n]) for n in relevant])
         post_of_row = [i for i, n in enumerate(relevant) for _ in chosen_rows[n]]
-        labels = self._label(
-            [flat[r] for rows in chosen_rows for r in rows],
-            embeddings,
-            [r for rows in chosen_rows for r in rows],
+        all_rows = [r for rows in chosen_rows for r in rows]
+        labelled_rows = self._label(
+            models,
+            [flat[r].quote for r in all_rows],
+            embeddings[all_rows],
             post_vectors[post_of_row],
         )
+        labels = dict(zip(all_rows, labelled_rows, strict=True))
         annotations = []
-        for post, rows in zip(posts, chosen_rows, strict=True):
-            _, crisis_mentions = find_mentions(post.text, self.codebook)
+        for post, rows, (_, crisis) in zip(posts, chosen_rows, readings, strict=True):
             named = [c for r in rows for c in flat[r].conditions]
-            post_condition = named[0] if len(set(named)) == 1 else "general"
-            if post_condition not in self._condition_ids:
-                post_condition = next(iter(self.codebook.ids("conditions")))
+            post_condition = named[0] if len(set(named)) == 1 else self._fallback_condition
             impacts = []
-            scores = [labels[r][0] for r in rows]
-            for r, sentiment in zip(rows, _impact_sentiments(scores, self), strict=True):
+            sentiments = _impact_sentiments(
+                [labels[r][0] for r in rows], self.neutral_band, self.mixed_margin
+            )
+            for r, sentiment in zip(rows, sentiments, strict=True):
                 sentence = flat[r]
                 _, perspective, value = labels[r]
                 for condition in sentence.conditions or [post_condition]:
@@ -453,37 +462,32 @@ class LocalAnnotator:
                         )
                     )
             annotations.append(
-                derive_post_labels(
-                    post.id, impacts, crisis=bool(crisis_mentions), annotator=self.info
-                )
+                derive_post_labels(post.id, impacts, crisis=crisis, annotator=self.info)
             )
         return annotations
 
-    def _label(self, sentences: list[_Sentence], embeddings, rows: list[int], contexts) -> dict:
-        """(sentiment score, perspective, value) per chosen row; `contexts` are the embeddings
-        of each row's post."""
-        if not rows:
-            return {}
-        models = self._fit()
-        quotes = [s.quote for s in sentences]
-        chosen = embeddings[rows]
-        results = {}
+    def _label(self, models: dict, quotes: list[str], quote_vectors, post_vectors) -> list:
+        """(sentiment score, perspective, value) per quote; `post_vectors` embed each quote's
+        post."""
+        if not quotes:
+            return []
         predicted = {}
         for kind in ("perspectives", "values", "sentiments"):
             model = models[kind]
-            features = self._label_features(kind, quotes, chosen, contexts)
-            proba = model.proba(features, self.prior_power[kind])
-            predicted[kind] = (model.labels, proba)
-        for index, row in enumerate(rows):
-            s_labels, s_proba = predicted["sentiments"]
+            features = self._label_features(kind, quotes, quote_vectors, post_vectors)
+            predicted[kind] = (model.labels, model.proba(features, self.prior_power[kind]))
+        s_labels, s_proba = predicted["sentiments"]
+        p_labels, p_proba = predicted["perspectives"]
+        v_labels, v_proba = predicted["values"]
+        results = []
+        for index in range(len(quotes)):
             probs = dict(zip(s_labels, s_proba[index], strict=True))
-            score = probs.get("positive", 0.0) - probs.get("negative", 0.0)
-            p_labels, p_proba = predicted["perspectives"]
-            v_labels, v_proba = predicted["values"]
-            results[row] = (
-                float(score),
-                p_labels[int(p_proba[index].argmax())],
-                v_labels[int(v_proba[index].argmax())],
+            results.append(
+                (
+                    float(probs.get("positive", 0.0) - probs.get("negative", 0.0)),
+                    p_labels[int(p_proba[index].argmax())],
+                    v_labels[int(v_proba[index].argmax())],
+                )
             )
         return results
 
@@ -503,10 +507,9 @@ def _gold_spans(item: LabelledPost) -> list[tuple[int, int]]:
     return spans
 
 
-def _impact_sentiments(scores: list[float], annotator: LocalAnnotator) -> list[str]:
+def _impact_sentiments(scores: list[float], band: float, margin: float) -> list[str]:
     """Impact sentiments from P(positive) - P(negative). A post is `mixed` only when it clearly
     says both: when signs conflict, impacts with a weak score are read as neutral."""
-    band, margin = annotator.neutral_band, annotator.mixed_margin
     labels = ["positive" if s > band else "negative" if s < -band else "neutral" for s in scores]
     if "positive" in labels and "negative" in labels:
         labels = [

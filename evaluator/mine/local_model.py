@@ -10,22 +10,25 @@ edited codebook or new labelled posts still work (what the cache lacks is embedd
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 
 from evaluator.errors import ConfigError
+from evaluator.io import iter_jsonl, validation_error_to_message
 from evaluator.types import Annotation, Post
 
 __all__ = [
     "LabelledPost",
+    "post_from_row",
     "load_labelled",
     "load_written",
     "Embedder",
     "LabelModel",
-    "RESOURCES",
+    "LABELLED_DIR",
+    "EMBEDDING_CACHE",
 ]
 
 RESOURCES = Path(__file__).parent / "resources"
@@ -42,6 +45,15 @@ class LabelledPost:
     gold: Annotation
 
 
+def post_from_row(row: dict) -> Post:
+    """A post as sampled from the collected corpus: fields the Post schema lacks (`source`) go
+    to `meta`, so the annotator sees the text and meta exactly as the corpus has them."""
+    known = set(Post.model_fields)
+    meta = dict(row.get("meta") or {})
+    meta.update({key: value for key, value in row.items() if key not in known})
+    return Post.model_validate({**{k: v for k, v in row.items() if k in known}, "meta": meta})
+
+
 def load_labelled(directory: Path = LABELLED_DIR) -> list[LabelledPost]:
     """Every `posts_*.jsonl` with its `gold_*.jsonl`, in file order. Gold rows carry an
     optional `note` (the labeller's reason for a hard call), which is not part of an annotation."""
@@ -50,29 +62,26 @@ def load_labelled(directory: Path = LABELLED_DIR) -> list[LabelledPost]:
         gold_file = posts_file.with_name(posts_file.name.replace("posts_", "gold_", 1))
         if not gold_file.is_file():
             raise ConfigError("labelled posts without their gold file", file=gold_file)
-        posts = _read_jsonl(posts_file)
-        golds = _read_jsonl(gold_file)
-        if [p["id"] for p in posts] != [g["id"] for g in golds]:
+        posts = list(iter_jsonl(posts_file))
+        golds = list(iter_jsonl(gold_file))
+        if [p.get("id") for _, p in posts] != [g.get("id") for _, g in golds]:
             raise ConfigError(f"ids differ from {posts_file.name}", file=gold_file, field="id")
-        for row, gold in zip(posts, golds, strict=True):
+        for (line, row), (_, gold) in zip(posts, golds, strict=True):
             gold.pop("note", None)
-            meta = dict(row.get("meta") or {})
-            fields = {k: v for k, v in row.items() if k in Post.model_fields and k != "meta"}
-            labelled.append(
-                LabelledPost(
-                    post=Post.model_validate({**fields, "meta": meta}),
-                    gold=Annotation.model_validate(gold),
-                )
-            )
+            try:
+                post = post_from_row(row)
+            except ValidationError as exc:
+                raise _invalid(exc, posts_file, line) from None
+            try:
+                labelled.append(LabelledPost(post=post, gold=Annotation.model_validate(gold)))
+            except ValidationError as exc:
+                raise _invalid(exc, gold_file, line) from None
     return labelled
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read labelled posts: {exc}", file=path) from None
+def _invalid(exc: ValidationError, path: Path, line: int) -> ConfigError:
+    field, message = validation_error_to_message(exc)
+    return ConfigError(message, file=path, line=line, field=field)
 
 
 def load_written() -> dict:
@@ -109,7 +118,7 @@ class Embedder:
 
         if not texts:
             return np.zeros((0, 384), dtype="float32")
-        missing = list(dict.fromkeys(t for t in texts if _key(t) not in self._cache))
+        missing = list(dict.fromkeys(self.missing(texts)))
         fresh = {}
         if missing:
             from evaluator.embeddings import load_model
@@ -123,6 +132,10 @@ class Embedder:
         return np.stack(
             [np.asarray(fresh.get(_key(t), self._cache.get(_key(t))), "float32") for t in texts]
         )
+
+    def missing(self, texts: list[str]) -> list[str]:
+        """The texts this embedder would have to encode (not in its cache)."""
+        return [text for text in texts if _key(text) not in self._cache]
 
     def save_to(self, cache_file: Path, texts: list[str]) -> int:
         """Write a cache for exactly these texts (the maintainer's step after labelling)."""
