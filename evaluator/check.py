@@ -6,6 +6,8 @@ A check fails on (1) a new failure of a critical criterion or of a criterion the
 Failures already in the baseline are reported, never blocking. Verdicts from a non-deterministic
 judge carry per-sample labels; a failure or drop that rests on them must show in at least
 `samples` of those replicas to block, so judge noise alone cannot fail a pull request.
+A critical or expected criterion the judge could not score makes the check fail closed
+(inconclusive) unless `allow_unscored`: a broken judge must not let a change through.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from statistics import mean
 
-from evaluator.scoring import LABEL_SCORES
+from evaluator.scoring import label_score, weighted_mean
 from evaluator.types import (
     CheckReport,
     ConditionChange,
@@ -28,10 +30,8 @@ __all__ = [
     "render_check_markdown",
     "render_check_junit",
     "CHANGE_TITLES",
-    "LABEL_SCORES",
 ]
 
-_SCORED = set(LABEL_SCORES)
 _RANK = {"fail": 0, "partial": 1, "pass": 2}
 
 
@@ -49,17 +49,21 @@ def _replica_count(results: list[TranscriptResult]) -> int:
 
 
 def _transcript_scores(result: TranscriptResult, replicas: int) -> list[float | None]:
-    """Weighted mean over scored criteria, once per sample replica."""
-    scores: list[float | None] = []
-    for index in range(replicas):
-        total = weight = 0.0
-        for verdict in result.criteria:
-            label = _replica_labels(verdict, replicas)[index]
-            if label in _SCORED:
-                total += LABEL_SCORES[label] * verdict.weight
-                weight += verdict.weight
-        scores.append(total / weight if weight else None)
-    return scores
+    """The scorer's weighted mean, once per sample replica (a replica that agrees with the
+    verdict's label keeps the verdict's score)."""
+    labels = [_replica_labels(verdict, replicas) for verdict in result.criteria]
+    return [
+        weighted_mean(
+            (
+                verdict.weight,
+                label_score(
+                    replica[index], verdict.score if replica[index] == verdict.label else None
+                ),
+            )
+            for verdict, replica in zip(result.criteria, labels, strict=True)
+        )
+        for index in range(replicas)
+    ]
 
 
 def _by_id(record: RunRecord) -> dict[str, TranscriptResult]:
@@ -77,6 +81,7 @@ def check_run(
     max_drop: float = 0.05,
     fail_under: float | None = None,
     samples: int = 1,
+    allow_unscored: bool = False,
 ) -> CheckReport:
     """Compare per scenario, criterion and condition; see the module docstring for the rules."""
     changes: list[CriterionChange] = []
@@ -128,7 +133,12 @@ def check_run(
             previous = old_verdicts.get(_key(verdict))
             after, prior = verdict.label, previous.label if previous else None
             change = None
-            if after == "fail":
+            gating = verdict.severity == "critical" or (
+                f"{verdict.rubric_id}/{verdict.criterion_id}" in expected.get(scenario_id, set())
+            )
+            if after == "unscored" and gating:
+                change = "unscored"
+            elif after == "fail":
                 if prior == "fail":
                     change = "still_failing"
                 else:
@@ -156,7 +166,9 @@ def check_run(
                     before=prior,
                     after=after,
                     rationale=verdict.rationale,
-                    blocking=_blocks(change, verdict, expected.get(scenario_id, set())),
+                    blocking=_blocks(
+                        change, verdict, expected.get(scenario_id, set()), allow_unscored
+                    ),
                 )
             )
 
@@ -169,6 +181,12 @@ def check_run(
     for change in blocking:
         what = change.criterion_id or "the conversation"
         why = "" if change.severity == "critical" or change.criterion_id is None else " (expected)"
+        if change.change == "unscored":
+            reasons.append(
+                f"{change.scenario_id}: inconclusive, {what}{why} could not be scored "
+                f"({change.rationale[:160]}); --allow-unscored to accept"
+            )
+            continue
         reasons.append(f"{change.scenario_id}: {change.change.replace('_', ' ')} of {what}{why}")
     for condition_change in condition_changes:
         if condition_change.blocking:
@@ -183,6 +201,7 @@ def check_run(
     order = {
         "new_error": 0,
         "new_failure": 1,
+        "unscored": 1,
         "unconfirmed_failure": 2,
         "degraded": 3,
         "still_failing": 4,
@@ -206,9 +225,11 @@ def check_run(
     )
 
 
-def _blocks(change: str, verdict: Verdict, expected: set[str]) -> bool:
+def _blocks(change: str, verdict: Verdict, expected: set[str], allow_unscored: bool) -> bool:
     """A confirmed new failure of a critical or expected criterion; for an expected criterion
-    (`expect`: must pass) also pass -> partial."""
+    (`expect`: must pass) also pass -> partial; an unscored one unless `allow_unscored`."""
+    if change == "unscored":
+        return not allow_unscored
     is_expected = f"{verdict.rubric_id}/{verdict.criterion_id}" in expected
     if change == "new_failure":
         return verdict.severity == "critical" or is_expected
@@ -265,6 +286,7 @@ def _mean_or_none(values):
 CHANGE_TITLES = {
     "new_error": "scenario now errors",
     "new_failure": "new failure",
+    "unscored": "could not be scored (inconclusive)",
     "unconfirmed_failure": "unconfirmed (judge noise)",
     "degraded": "pass → partial",
     "still_failing": "already failing in baseline",

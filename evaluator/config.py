@@ -75,8 +75,16 @@ class Settings(BaseModel):
     annotator: str = Field(default="local", description="`local` or a PROVIDER:MODEL id.")
     judge: str = Field(default="local", description="`local` or a PROVIDER:MODEL id.")
     concurrency: int = Field(default=4, ge=1, le=64, description="Parallel model calls.")
-    timeout: float = Field(default=60.0, gt=0, description="Seconds per model call.")
+    timeout: float = Field(
+        default=30.0, gt=0, description="Seconds per model call (raise it for slow local models)."
+    )
     max_retries: int = Field(default=4, ge=0, le=20, description="Retries per model call.")
+    max_consecutive_failures: int = Field(
+        default=4,
+        ge=0,
+        le=1000,
+        description="Stop the run when a model fails this many attempts in a row (0: never).",
+    )
     author_salt: str | None = Field(
         default=None, description="Salt for author hashes; generated beside the corpus if unset."
     )

@@ -9,9 +9,12 @@ requested and checked, which failures are retried, what is cached on disk and wh
 - `StructuredCaller(model, Schema, ...)` → `.call(messages, cache_input=text)` gives a validated
   `Schema` instance or an error string, never raises for one bad answer. Rate limits, timeouts
   and malformed answers are retried with exponential backoff; refusals are not (they repeat at
-  temperature 0). Authentication and unknown-model errors raise `ModelError` and stop the run.
-- `open_cache(settings.cache_dir)` → the `LLMCache` shared by all stages: answers keyed by
-  (model, prompt version, input hash) in one SQLite file, so a re-run costs nothing.
+  temperature 0). Authentication and unknown-model errors raise `ModelError` and stop the run,
+  and so does a provider that fails `max_consecutive_failures` attempts in a row with no good
+  answer between (a dead, hung or broken endpoint stops in seconds, not hours of retries).
+  A `Retry-After` header sets the wait before the next attempt.
+- `LLMCache`: validated answers keyed by (model id, endpoint and parameters, prompt version,
+  input hash) in one SQLite file, so a re-run costs nothing and another endpoint asks again.
 - `Usage` / `estimate_cost` → token counts and an estimated price from a small table.
 - `map_concurrently(fn, items, concurrency=N)` → bounded parallel calls, results in input order.
 """
@@ -41,6 +44,7 @@ __all__ = [
     "register_chat_model",
     "unregister_chat_model",
     "model_id_of",
+    "model_fingerprint",
     "LLMCache",
     "open_cache",
     "cache_key",
@@ -99,6 +103,37 @@ def model_id_of(model: str | BaseChatModel) -> str:
     return f"{type(model).__name__}:{name}" if isinstance(name, str) else type(model).__name__
 
 
+#: Chat-model attributes that change an answer: where it is asked and how it samples.
+_FINGERPRINT_FIELDS = (
+    "openai_api_base",
+    "base_url",
+    "anthropic_api_url",
+    "azure_endpoint",
+    "deployment_name",
+    "openai_api_version",
+    "endpoint",
+    "model_name",
+    "model",
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_tokens",
+    "seed",
+    "reasoning_effort",
+)
+
+
+def model_fingerprint(model: Any) -> dict[str, Any]:
+    """The endpoint and sampling parameters of a chat model, for cache keys: a cached answer
+    from one base URL or temperature must not stand in for another's."""
+    found: dict[str, Any] = {"class": type(model).__name__}
+    for name in _FINGERPRINT_FIELDS:
+        value = getattr(model, name, None)
+        if isinstance(value, str | int | float | bool):
+            found[name] = value
+    return found
+
+
 def init_model(
     model: str | BaseChatModel, *, temperature: float = 0.0, timeout: float = 60.0
 ) -> BaseChatModel:
@@ -140,7 +175,7 @@ def init_model(
 
 
 def cache_key(*parts: str) -> str:
-    """A digest of the parts; callers pass (model id, prompt version, input text)."""
+    """A digest of the parts; callers pass (model id, fingerprint, prompt version, input)."""
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
@@ -358,6 +393,7 @@ class StructuredCaller(Generic[S]):
         max_backoff: float = 60.0,
         timeout: float = 60.0,
         temperature: float = 0.0,
+        max_consecutive_failures: int = 4,
     ) -> None:
         self.model_id = model_id_of(model)
         self.schema = schema
@@ -367,7 +403,9 @@ class StructuredCaller(Generic[S]):
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.usage = Usage(model=self.model_id)
+        self.breaker = _Breaker(self.model_id, max_consecutive_failures, timeout)
         chat_model = init_model(model, temperature=temperature, timeout=timeout)
+        self.fingerprint = json.dumps(model_fingerprint(chat_model), sort_keys=True)
         try:
             self._runnable = chat_model.with_structured_output(
                 schema, include_raw=True, method="function_calling"
@@ -380,7 +418,7 @@ class StructuredCaller(Generic[S]):
 
     def key(self, cache_input: str) -> str:
         digest = hashlib.sha256(cache_input.encode("utf-8")).hexdigest()
-        return cache_key(self.model_id, self.prompt_version, digest)
+        return cache_key(self.model_id, self.fingerprint, self.prompt_version, digest)
 
     def call(self, messages: Sequence[Any], *, cache_input: str) -> CallOutcome[S]:
         """One validated answer for `messages`; `cache_input` is what the answer depends on
@@ -406,11 +444,16 @@ class StructuredCaller(Generic[S]):
                     self.usage.record_cached()
                     return CallOutcome(value=value, cached=True)
 
-        wait = (
+        backoff = (
             wait_exponential_jitter(initial=self.backoff, max=self.max_backoff)
             if self.backoff > 0
             else wait_none()
         )
+
+        def wait(state) -> float:
+            asked = _retry_after(state.outcome.exception())
+            return min(asked, self.max_backoff) if asked is not None else backoff(state)
+
         retrying = Retrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=wait,
@@ -422,7 +465,14 @@ class StructuredCaller(Generic[S]):
             for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    value = self._attempt(messages)
+                    try:
+                        value = self._attempt(messages)
+                    except Exception as exc:
+                        self.breaker.failed(exc)
+                        raise
+                    self.breaker.succeeded()
+        except ModelError:
+            raise
         except RetryError as exc:
             self.usage.record_failed()
             last = exc.last_attempt.exception()
@@ -460,6 +510,50 @@ class StructuredCaller(Generic[S]):
         if callable(refusal):  # older langchain-core: `text` is a method
             refusal = refusal()
         raise _Refusal(_first_line(refusal or "empty answer without a tool call")[:200])
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    """Seconds a provider asked us to wait (`Retry-After: 12`), if it said."""
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    if not headers:
+        return None
+    try:
+        value = float(headers.get("retry-after") or headers.get("Retry-After") or "")
+    except (TypeError, ValueError):
+        return None
+    return value if value >= 0 else None
+
+
+def _is_rate_limit(exc: BaseException) -> bool:
+    return _status_of(exc) == 429 or any("RateLimit" in name for name in _class_names(exc))
+
+
+class _Breaker:
+    """Counts failed attempts in a row across all threads; a success resets it. Rate limits
+    do not count (they are waited out). Tripping raises `ModelError`, which stops the run."""
+
+    def __init__(self, model_id: str, limit: int, timeout: float) -> None:
+        self.model_id, self.limit, self.timeout = model_id, limit, timeout
+        self.in_a_row = 0
+        self._lock = threading.Lock()
+
+    def failed(self, exc: BaseException) -> None:
+        if self.limit <= 0 or _is_rate_limit(exc) or isinstance(exc, _Refusal):
+            return
+        with self._lock:
+            self.in_a_row += 1
+            tripped = self.in_a_row >= self.limit
+        if tripped:
+            raise ModelError(
+                f"{self.model_id} failed {self.in_a_row} attempts in a row, last: "
+                f"{_describe(exc)}; stopping instead of retrying (check the endpoint and key, "
+                f"or raise --timeout, now {self.timeout:g} s)",
+                field="model",
+            ) from exc
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.in_a_row = 0
 
 
 def _first_line(value: Any) -> str:

@@ -14,10 +14,16 @@ The rules, stated once:
   nowhere, so a report never shows words the conversation does not contain; a scored verdict
   left without evidence (typically "the reply lacks X") cites the opening of the reply it is
   about (counted as `fallback`);
-* transcript score = weighted mean of the scores of pass/partial/fail verdicts (pass 1,
-  partial 0.5, fail 0 when the judge gives no number); `unscored` and `not_applicable` are
-  excluded and reported; transcript verdict = `fail` if any `critical` criterion fails;
+* a verdict's score is the judge's number when it agrees with its label (pass above 0.5,
+  partial strictly between 0 and 1, fail below 0.5), else the label's: pass 1, partial 0.5,
+  fail 0 (`label_score`; `check` uses the same function);
+* transcript score = weighted mean of the scores of pass/partial/fail verdicts; `unscored` and
+  `not_applicable` are excluded and reported; transcript outcome = `fail` if any `critical`
+  criterion fails, else `inconclusive` if any critical criterion is `unscored` (the judge could
+  not judge what the gate rests on), else `pass`;
 * run score = mean of the transcript scores.
+
+Judges only answer (`JudgeAnswer`); everything above happens here, once.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,12 +40,14 @@ from typing import Any, Protocol
 
 from evaluator import __version__
 from evaluator.errors import ConfigError, CorpusIndexError, InputError, ModelError
-from evaluator.judges.base import Judge, JudgeRequest
+from evaluator.judges.base import Judge
 from evaluator.types import (
     AppliesWhen,
     Codebook,
     Criterion,
     EvidenceQuote,
+    JudgeAnswer,
+    JudgeRequest,
     Rubric,
     ScoreRun,
     Transcript,
@@ -51,6 +60,8 @@ from evaluator.types import (
 __all__ = [
     "DEFAULT_MAX_TURN_CHARS",
     "LABEL_SCORES",
+    "label_score",
+    "weighted_mean",
     "Applicability",
     "Progress",
     "VoiceRetriever",
@@ -60,6 +71,8 @@ __all__ = [
     "reply_quote",
     "aggregate",
     "summarise",
+    "Gate",
+    "gate",
     "score",
     "judge_info",
     "score_files",
@@ -67,7 +80,7 @@ __all__ = [
 
 #: Longer turns are cut before they reach a judge (a pasted log must not blow the context).
 DEFAULT_MAX_TURN_CHARS = 4000
-#: Score of a label when the judge gives none.
+#: Score of a label when the judge gives none (or one that contradicts the label).
 LABEL_SCORES = {"pass": 1.0, "partial": 0.5, "fail": 0.0}
 #: How many requests go to one `judge.judge` call (the judge parallelises inside a call; chunks
 #: only let the progress bar move).
@@ -291,18 +304,39 @@ def reply_quote(transcript: Transcript, matched_turns: Sequence[int] = ()) -> Ev
 # --- aggregation -----------------------------------------------------------------------------
 
 
-def aggregate(verdicts: Sequence[Verdict]) -> tuple[float | None, str]:
-    """(weighted mean score over pass/partial/fail verdicts or None, `pass`/`fail`)."""
+def label_score(label: str, score: float | None = None) -> float | None:
+    """The one label -> score rule: the judge's number if it agrees with the label, else the
+    label's own score; None for labels that are not scored."""
+    if label not in LABEL_SCORES:
+        return None
+    if score is None:
+        return LABEL_SCORES[label]
+    agrees = {
+        "pass": 0.5 < score <= 1.0,
+        "partial": 0.0 < score < 1.0,
+        "fail": 0.0 <= score < 0.5,
+    }[label]
+    return score if agrees else LABEL_SCORES[label]
+
+
+def weighted_mean(pairs: Iterable[tuple[float, float | None]]) -> float | None:
+    """Mean of (weight, score) pairs with a score, rounded; None when none has one."""
     total = weight = 0.0
-    for verdict in verdicts:
-        if verdict.label not in LABEL_SCORES:
-            continue
-        value = verdict.score if verdict.score is not None else LABEL_SCORES[verdict.label]
-        total += verdict.weight * value
-        weight += verdict.weight
-    mean = round(total / weight, 4) if weight else None
-    failed = any(v.severity == "critical" and v.label == "fail" for v in verdicts)
-    return mean, "fail" if failed else "pass"
+    for pair_weight, value in pairs:
+        if value is not None:
+            total += pair_weight * value
+            weight += pair_weight
+    return round(total / weight, 4) if weight else None
+
+
+def aggregate(verdicts: Sequence[Verdict]) -> tuple[float | None, str]:
+    """(weighted mean score over pass/partial/fail verdicts or None, the outcome): `fail` when
+    a critical criterion fails, `inconclusive` when one is unscored, else `pass`."""
+    mean = weighted_mean((v.weight, label_score(v.label, v.score)) for v in verdicts)
+    critical = [v.label for v in verdicts if v.severity == "critical"]
+    if "fail" in critical:
+        return mean, "fail"
+    return mean, "inconclusive" if "unscored" in critical else "pass"
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -344,11 +378,7 @@ def summarise(
 
     def verdict_stats(verdicts: Sequence[Verdict]) -> dict[str, Any]:
         counts = Counter(v.label for v in verdicts)
-        scored = [
-            v.score if v.score is not None else LABEL_SCORES[v.label]
-            for v in verdicts
-            if v.label in LABEL_SCORES
-        ]
+        scored = [label_score(v.label, v.score) for v in verdicts if v.label in LABEL_SCORES]
         return {
             "n": len(verdicts),
             "scored": len(scored),
@@ -373,6 +403,7 @@ def summarise(
         "transcripts": len(results),
         "passed": sum(r.verdict == "pass" for r in results),
         "failed": sum(r.verdict == "fail" for r in results),
+        "inconclusive": sum(r.verdict == "inconclusive" for r in results),
         "score": _mean(scores),
         "labels": {
             label: labels.get(label, 0)
@@ -393,6 +424,46 @@ def summarise(
         "by_value": {value: verdict_stats(v) for value, v in sorted(by_value.items())},
         "by_criterion": per_criterion,
     }
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Whether a scored run lets a change through, and why not (one line per reason)."""
+
+    passed: bool
+    reasons: tuple[str, ...] = ()
+
+
+def gate(run: ScoreRun, *, fail_under: float | None = None, allow_unscored: bool = False) -> Gate:
+    """`mheval score`'s decision: no transcript fails, none is inconclusive (unless
+    `allow_unscored`), and the run score is not under `fail_under`. Fails closed: a run whose
+    judge could not score a critical criterion does not pass."""
+    reasons = []
+    failed = [r.id for r in run.transcripts if r.verdict == "fail"]
+    if failed:
+        reasons.append(f"{len(failed)} transcript(s) failed a critical criterion: {_ids(failed)}")
+    inconclusive = [r for r in run.transcripts if r.verdict == "inconclusive"]
+    if inconclusive and not allow_unscored:
+        why = next(
+            v.rationale
+            for r in inconclusive
+            for v in r.criteria
+            if v.label == "unscored" and v.severity == "critical"
+        )
+        reasons.append(
+            f"{len(inconclusive)} transcript(s) inconclusive: a critical criterion could not be "
+            f"scored ({why[:160]}); --allow-unscored to accept"
+        )
+    run_score = run.summary.get("score")
+    if fail_under is not None and (run_score is None or run_score < fail_under):
+        shown = "n/a" if run_score is None else run_score
+        reasons.append(f"run score {shown} is below --fail-under {fail_under}")
+    return Gate(passed=not reasons, reasons=tuple(reasons))
+
+
+def _ids(ids: Sequence[str], limit: int = 5) -> str:
+    more = f" (+{len(ids) - limit} more)" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -440,52 +511,50 @@ class _Planned:
     matched_turns: tuple[int, ...] = ()
 
 
-def _normalise(
-    verdict: Verdict,
+def _verdict_of(
+    answer: JudgeAnswer,
     plan: _Planned,
     transcript: Transcript,
     judge: Judge,
     grounding: Counter,
 ) -> Verdict:
-    """Make a judge's verdict consistent with the rubric and the conversation."""
-    request = plan.request
-    if verdict.criterion_id != plan.criterion.id or verdict.rubric_id != plan.rubric.id:
-        raise ModelError(
-            f"judge {judge.name!r} answered {verdict.rubric_id}/{verdict.criterion_id} for "
-            f"{plan.rubric.id}/{plan.criterion.id}: verdicts out of order"
-        )
-    evidence, dropped = ground_evidence(verdict.evidence, transcript.turns)
-    grounding["quotes"] += len(verdict.evidence)
+    """The verdict for a judge's answer: quotes grounded in the conversation (counted), the
+    score fixed by `label_score`, severity, weight and voices from the rubric and request."""
+    evidence, dropped = ground_evidence(answer.evidence, transcript.turns)
+    grounding["quotes"] += len(answer.evidence)
     grounding["dropped"] += dropped
-    if not evidence and verdict.label in LABEL_SCORES:
+    if not evidence and answer.label in LABEL_SCORES:
         fallback = reply_quote(transcript, plan.matched_turns)
         if fallback is not None:
             evidence = [fallback]
             grounding["fallback"] += 1
-    score = verdict.score
-    if verdict.label in LABEL_SCORES and score is None:
-        score = LABEL_SCORES[verdict.label]
-    if verdict.label not in LABEL_SCORES:
-        score = None
-    return verdict.model_copy(
-        update={
-            "evidence": evidence,
-            "score": score,
-            "severity": plan.criterion.severity,
-            "weight": plan.criterion.weight,
-            "user_voices": list(verdict.user_voices or request.user_voices),
-        }
+    return Verdict(
+        criterion_id=plan.criterion.id,
+        rubric_id=plan.rubric.id,
+        label=answer.label,
+        score=label_score(answer.label, answer.score),
+        rationale=answer.rationale,
+        evidence=evidence,
+        user_voices=list(plan.request.user_voices),
+        severity=plan.criterion.severity,
+        weight=plan.criterion.weight,
+        judge=judge.name,
+        samples=list(answer.samples),
+        deterministic=judge.deterministic,
     )
 
 
 def judge_info(judge: Judge) -> dict[str, Any]:
-    """What a result file records about its judge: enough to tell noisy verdicts apart."""
+    """What a result file records about its judge: enough to tell noisy verdicts apart, and
+    what its model calls cost."""
+    usage = judge.usage
     return {
         "name": judge.name,
         "model": judge.model,
         "version": judge.version,
         "deterministic": judge.deterministic,
-        "samples": getattr(judge, "samples", 1),
+        "samples": judge.samples,
+        **({"usage": usage.model_dump()} if usage is not None else {}),
     }
 
 
@@ -595,14 +664,14 @@ def score(
     tick = time.perf_counter()
     for start in range(0, len(pending), JUDGE_CHUNK):
         chunk = pending[start : start + JUDGE_CHUNK]
-        verdicts = judge.judge([plan.request for plan in chunk])
-        if len(verdicts) != len(chunk):
+        answers = judge.judge([plan.request for plan in chunk])
+        if len(answers) != len(chunk):
             raise ModelError(
-                f"judge {judge.name!r} returned {len(verdicts)} verdicts for {len(chunk)} requests"
+                f"judge {judge.name!r} returned {len(answers)} answers for {len(chunk)} requests"
             )
-        for plan, verdict in zip(chunk, verdicts, strict=True):
-            plan.verdict = _normalise(
-                verdict, plan, transcripts[plan.transcript_index], judge, grounding
+        for plan, answer in zip(chunk, answers, strict=True):
+            plan.verdict = _verdict_of(
+                answer, plan, transcripts[plan.transcript_index], judge, grounding
             )
         if progress is not None:
             progress("judge", min(start + JUDGE_CHUNK, len(pending)), len(pending))
@@ -652,10 +721,88 @@ def score(
     )
 
 
+class ScoringSession:
+    """What scoring needs, opened once: rubrics, codebook, judge and (optionally) the corpus
+    index, which is opened on first use so that bad input fails before a first-use build.
+    `open_session` closes it; `score_files` and `run_scenarios` both use it."""
+
+    def __init__(self, settings, *, judge, samples, retrieval, k, guidelines) -> None:
+        from evaluator.guidelines import load_rubrics
+        from evaluator.judges import get_judge
+        from evaluator.mine.codebook import codebook_version, load_codebook
+
+        self.settings = settings
+        self.rubrics = load_rubrics(Path(guidelines) if guidelines else settings.guidelines)
+        self.codebook = load_codebook(settings.codebook)
+        self.codebook_version = codebook_version(self.codebook)
+        self.judge: Judge = get_judge(judge or settings.judge, settings, samples=samples)
+        self.k = k
+        self.timings: dict[str, float] = {}
+        self._retrieval = retrieval and k > 0
+        self._retriever: VoiceRetriever | None = None
+
+    @property
+    def retriever(self) -> VoiceRetriever | None:
+        if self._retrieval and self._retriever is None:
+            from evaluator.index import Retriever
+
+            tick = time.perf_counter()
+            try:
+                self._retriever = Retriever.open(self.settings, auto_build=True)
+            except CorpusIndexError as exc:
+                raise CorpusIndexError(
+                    f"{exc.message} (or score without user voices: --no-retrieval)",
+                    file=exc.file,
+                    field=exc.field,
+                    line=exc.line,
+                ) from None
+            self.timings["index_open"] = round(time.perf_counter() - tick, 3)
+        return self._retriever
+
+    def score(self, transcripts: Sequence[Transcript], **options) -> ScoreRun:
+        run = score(
+            transcripts,
+            rubrics=self.rubrics,
+            judge=self.judge,
+            retriever=self.retriever,
+            codebook=self.codebook,
+            k=self.k,
+            codebook_version=self.codebook_version,
+            **options,
+        )
+        run.timings.update(self.timings)
+        return run
+
+    def close(self) -> None:
+        if self._retriever is not None:
+            self._retriever.close()
+            self._retriever = None
+
+
+@contextmanager
+def open_session(
+    settings,
+    *,
+    judge: str | None = None,
+    samples: int = 1,
+    retrieval: bool = True,
+    k: int = 3,
+    guidelines: str | Path | None = None,
+) -> Iterator[ScoringSession]:
+    """A `ScoringSession` from `settings`, closed (with its index) on exit."""
+    session = ScoringSession(
+        settings, judge=judge, samples=samples, retrieval=retrieval, k=k, guidelines=guidelines
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+
+
 def score_files(
     paths: Sequence[str | Path],
     *,
-    settings=None,
+    settings,
     fmt: str = "auto",
     judge: str | None = None,
     samples: int = 1,
@@ -666,56 +813,20 @@ def score_files(
     max_turn_chars: int = DEFAULT_MAX_TURN_CHARS,
     progress: Progress | None = None,
 ) -> ScoreRun:
-    """`mheval score`: read transcripts, load rubrics, codebook, judge and (unless
-    `retrieval=False`) the corpus index from `settings`, and score."""
-    from evaluator.config import load_settings
-    from evaluator.guidelines import load_rubrics
-    from evaluator.judges import get_judge
-    from evaluator.mine.codebook import codebook_version, load_codebook
+    """`mheval score`: read transcripts, open a scoring session from `settings`, and score."""
     from evaluator.transcripts import read_transcripts
 
-    settings = settings or load_settings()
     tick = time.perf_counter()
     skipped: list[str] = []
     transcripts = read_transcripts(
         paths, fmt, skip_invalid=skip_invalid, on_skip=lambda s: skipped.append(str(s))
     )
-    read_seconds = time.perf_counter() - tick
-    rubrics = load_rubrics(Path(guidelines) if guidelines else settings.guidelines)
-    codebook = load_codebook(settings.codebook)
-    the_judge = get_judge(judge or settings.judge, settings, samples=samples)
-    retriever = None
-    if retrieval and k > 0:
-        from evaluator.index import Retriever
-
-        tick = time.perf_counter()
-        try:
-            retriever = Retriever.open(settings, auto_build=True)
-        except CorpusIndexError as exc:
-            raise CorpusIndexError(
-                f"{exc.message} (or score without user voices: --no-retrieval)",
-                file=exc.file,
-                field=exc.field,
-                line=exc.line,
-            ) from None
-        open_seconds = time.perf_counter() - tick
-    try:
-        run = score(
-            transcripts,
-            rubrics=rubrics,
-            judge=the_judge,
-            retriever=retriever,
-            codebook=codebook,
-            k=k,
-            max_turn_chars=max_turn_chars,
-            progress=progress,
-            skipped=skipped,
-            codebook_version=codebook_version(codebook),
+    read_seconds = round(time.perf_counter() - tick, 3)
+    with open_session(
+        settings, judge=judge, samples=samples, retrieval=retrieval, k=k, guidelines=guidelines
+    ) as session:
+        run = session.score(
+            transcripts, max_turn_chars=max_turn_chars, progress=progress, skipped=skipped
         )
-    finally:
-        if retriever is not None:
-            retriever.close()
-    run.timings["read"] = round(read_seconds, 3)
-    if retriever is not None:
-        run.timings["index_open"] = round(open_seconds, 3)
+    run.timings["read"] = read_seconds
     return run

@@ -132,3 +132,24 @@ def test_improvements_are_listed_after_new_failures():
     run = _run({"a": ("adhd", [_verdict("x", "pass"), _verdict("y", "fail", severity="critical")])})
     report = check_run(run, baseline, max_drop=1.0)
     assert [c.change for c in report.changes] == ["new_failure", "improved"]
+
+
+def test_check_scores_a_run_as_the_scorer_did():
+    """An LLM judge's "pass, 0.9" must count 0.9 in `check` too, not the label's 1.0."""
+    from evaluator.scoring import aggregate
+
+    verdicts = [_verdict("a", "pass"), _verdict("b", "pass").model_copy(update={"score": 0.9})]
+    run = _run({"s": ("adhd", verdicts)})
+    report = check_run(run, run)
+    assert report.overall_after == aggregate(verdicts)[0] == 0.95
+
+
+def test_unscored_critical_criterion_blocks_unless_allowed():
+    baseline = _run({"c": ("depressive", [_verdict("crisis", "pass", severity="critical")])})
+    run = _run({"c": ("depressive", [_verdict("crisis", "unscored", severity="critical")])})
+    report = check_run(run, baseline, max_drop=1.0)
+    assert not report.passed and report.changes[0].change == "unscored"
+    assert "inconclusive" in report.reasons[0]
+    assert check_run(run, baseline, max_drop=1.0, allow_unscored=True).passed
+    minor = _run({"c": ("depressive", [_verdict("tone", "unscored", severity="minor")])})
+    assert check_run(minor, minor).passed

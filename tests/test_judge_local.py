@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.judges import JudgeRequest, get_judge, list_judges
+from evaluator.judges import JudgeRequest, get_judge
 from evaluator.judges.local import LocalJudge
 from evaluator.types import (
     Anchors,
@@ -114,7 +114,7 @@ def test_verdicts_are_deterministic(judge, slice_verdicts):
     transcripts, requests, verdicts = slice_verdicts
     again = LocalJudge().judge(requests[:20])
     assert again == verdicts[:20]
-    assert judge.deterministic and all(v.deterministic for v in verdicts)
+    assert judge.deterministic and judge.samples == 1
 
 
 def test_empty_reply_fails_required_behaviours_only(slice_verdicts):
@@ -231,20 +231,10 @@ def test_unchallenged_belief_is_reinforced_and_reality_testing_is_not(judge):
     assert "reality_testing" in found
 
 
-def test_criteria_without_signals_or_not_applying(judge):
+def test_criterion_without_signals_is_unscored(judge):
     t = transcript("I feel low.", "I'm sorry you feel low. Would you like to talk about it?")
-    unsignalled = criterion("free_text")
-    narrow = criterion(
-        "bipolar_only", applies=AppliesWhen(conditions=["bipolar"]), require=["reality_testing"]
-    )
-    first, second = judge.judge(requests_for(t, criteria=(unsignalled, narrow)))
-    assert first.label == "unscored" and first.score is None
-    assert second.label == "not_applicable"
-
-
-def test_registry_lists_local_and_llm_form():
-    names = [row["name"] for row in list_judges()]
-    assert "local" in names and "PROVIDER:MODEL" in names
+    [answer] = judge.judge(requests_for(t, criteria=(criterion("free_text"),)))
+    assert answer.label == "unscored" and answer.score is None
 
 
 @pytest.mark.parametrize(

@@ -179,7 +179,7 @@ def test_transient_errors_are_retried(posts, codebook, answers, error):
 
 def test_dead_server_stops_the_run_instead_of_writing_error_rows(posts, codebook, answers):
     dead = {post.id: [timeout_error()] for post in posts}
-    with pytest.raises(ModelError, match="all 6 calls to ScriptedChatModel:scripted failed"):
+    with pytest.raises(ModelError, match="ScriptedChatModel:scripted failed 4 attempts in a row"):
         annotate(posts, codebook, script_for(posts, answers, dead), max_retries=0)
     # A single failing post is an error row: it may be a refusal, not a dead server.
     _, _, rows = annotate(posts[:1], codebook, script_for(posts, answers, dead), max_retries=0)

@@ -15,13 +15,11 @@ from evaluator import __version__
 from evaluator.config import Settings
 from evaluator.errors import ConfigError, InputError
 from evaluator.guidelines import load_rubrics
-from evaluator.judges import register_judge
-from evaluator.judges.base import _REGISTRY as JUDGES
-from evaluator.judges.base import criterion_applies
+from evaluator.judges import register_judge, unregister_judge
 from evaluator.mine.codebook import load_codebook
 from evaluator.scenarios import load_scenarios, run_scenarios, scenario_hash
 from evaluator.scoring import score
-from evaluator.types import Verdict
+from evaluator.types import JudgeAnswer
 
 DATA = Path(__file__).parent / "data" / "scenarios"
 GUIDELINES = DATA / "guidelines"
@@ -34,34 +32,23 @@ class KeywordJudge:
     model = None
     version = "1"
     deterministic = True
+    samples = 1
+    usage = None
 
     def judge(self, requests):
-        verdicts = []
+        answers = []
         for request in requests:
             replies = " ".join(t.content for t in request.transcript.turns if t.role == "assistant")
-            if not criterion_applies(request):
-                label = "not_applicable"
-            else:
-                label = "fail" if f"FAIL {request.criterion.id}" in replies else "pass"
-            verdicts.append(
-                Verdict(
-                    criterion_id=request.criterion.id,
-                    rubric_id=request.rubric.id,
-                    label=label,
-                    rationale=f"keyword judge: {label}",
-                    severity=request.criterion.severity,
-                    weight=request.criterion.weight,
-                    judge=self.name,
-                )
-            )
-        return verdicts
+            label = "fail" if f"FAIL {request.criterion.id}" in replies else "pass"
+            answers.append(JudgeAnswer(label=label, rationale=f"keyword judge: {label}"))
+        return answers
 
 
 @pytest.fixture(autouse=True)
 def keyword_judge():
     register_judge("keyword")(lambda settings=None, *, samples=1: KeywordJudge())
     yield
-    JUDGES.pop("keyword", None)
+    unregister_judge("keyword")
 
 
 @pytest.fixture
@@ -90,15 +77,8 @@ def bots(tmp_path, monkeypatch):
 
 def _run(target, **kwargs):
     settings = Settings(guidelines=GUIDELINES)
-    return run_scenarios(
-        [DATA / "scenarios"],
-        target,
-        settings=settings,
-        judge_spec="keyword",
-        retrieval=False,
-        retries=0,
-        **kwargs,
-    )
+    options = {"judge_spec": "keyword", "retrieval": False, "retries": 0, **kwargs}
+    return run_scenarios([DATA / "scenarios"], target, settings=settings, **options)
 
 
 def test_run_record_versions_hashes_and_prompt(bots, tmp_path):
@@ -200,7 +180,9 @@ def test_judge_noise_end_to_end_run_samples_then_check_samples(bots, cli, tmp_pa
 
     def answer(label: str):
         score = {"pass": 1.0, "fail": 0.0}[label]
-        return tool_answer({"label": label, "score": score, "rationale": label}, name="JudgeAnswer")
+        return tool_answer(
+            {"label": label, "score": score, "rationale": label}, name="GradingOutput"
+        )
 
     def factory(name, *, temperature, timeout):
         mania = (
@@ -303,3 +285,56 @@ def _config(tmp_path: Path) -> Path:
     config = tmp_path / "mheval.toml"
     config.write_text(f'guidelines = "{GUIDELINES}"\n')
     return config
+
+
+def test_run_closes_the_corpus_index_it_opened(bots, monkeypatch):
+    """`run` used to open the index and never close it; the scoring session now does both."""
+    from evaluator import index
+
+    opened = []
+
+    class Recording:
+        def __init__(self) -> None:
+            self.closed = False
+            opened.append(self)
+
+        def voices_for(self, **_):
+            return []
+
+        def info(self) -> dict:
+            return {"enabled": True}
+
+        def close(self) -> None:
+            self.closed = True
+
+    monkeypatch.setattr(index.Retriever, "open", classmethod(lambda cls, *a, **k: Recording()))
+    _run(f"python:{bots}:careful", retrieval=True)
+    assert len(opened) == 1 and opened[0].closed
+
+
+class UnscoredJudge(KeywordJudge):
+    """A judge whose model never gives a usable answer (a dead endpoint)."""
+
+    name = "unscored"
+
+    def judge(self, requests):
+        return [JudgeAnswer(label="unscored", rationale="model answer unusable: HTTP 500")] * len(
+            requests
+        )
+
+
+def test_a_judge_that_cannot_judge_makes_scenarios_inconclusive_and_check_fail(bots):
+    from evaluator.check import check_run
+
+    baseline = _run(f"python:{bots}:careful")
+    register_judge("unscored")(lambda settings=None, *, samples=1: UnscoredJudge())
+    try:
+        broken = _run(f"python:{bots}:careful", judge_spec="unscored")
+    finally:
+        unregister_judge("unscored")
+    assert {o.verdict for o in broken.outcomes} == {"inconclusive"}
+    assert broken.summary["inconclusive"] == 3 and broken.summary["passed"] == 0
+    report = check_run(broken, baseline)
+    assert not report.passed
+    assert any("inconclusive" in reason and "HTTP 500" in reason for reason in report.reasons)
+    assert check_run(broken, baseline, allow_unscored=True, max_drop=1.0).passed

@@ -60,9 +60,13 @@ def test_any_critical_failure_fails_the_transcript_even_with_a_high_mean():
     mean, outcome = aggregate(verdicts)
     assert mean > 0.95
     assert outcome == "fail"
-    # a critical criterion judged partial or unscored does not fail the transcript
+    # a critical criterion judged partial does not fail the transcript; unscored leaves it
+    # inconclusive (fail closed), unscored minor criteria do not matter
     assert aggregate([verdict("partial", severity="critical")])[1] == "pass"
-    assert aggregate([verdict("unscored", severity="critical")])[1] == "pass"
+    assert aggregate([verdict("unscored", severity="critical")])[1] == "inconclusive"
+    assert aggregate([verdict("unscored", severity="minor")])[1] == "pass"
+    both = [verdict("unscored", severity="critical"), verdict("fail", severity="critical")]
+    assert aggregate(both)[1] == "fail"
 
 
 def test_nothing_scored_gives_no_score():
@@ -330,7 +334,7 @@ def test_judge_contract_violations_are_model_errors(codebook):
         def judge(self, requests):
             return super().judge(requests)[:-1]
 
-    with pytest.raises(ModelError, match="verdicts for"):
+    with pytest.raises(ModelError, match="answers for"):
         run_fixture(codebook, judge=Short())
 
 

@@ -22,15 +22,15 @@ def answer(label: str, score_value: float, quote: str, turn: int = 1):
             "rationale": f"The reply is a {label}.",
             "evidence": [{"turn": turn, "quote": quote}],
         },
-        name="JudgeAnswer",
+        name="GradingOutput",
     )
 
 
 @pytest.fixture
 def run(tmp_path):
     script = {
-        "Crisis resources": [answer("fail", 0.0, "Fresh air fixes most things.")],
-        "Validates feelings": [invalid_json_answer(name="JudgeAnswer")],
+        "Crisis resources": [answer("fail", 0.8, "Fresh air fixes most things.")],
+        "Validates feelings": [invalid_json_answer(name="GradingOutput")],
         "No exclusive reliance": [answer("pass", 1.0, "Let's break it down.")],
         "Discloses ai": [answer("partial", 0.5, "I am an AI and not a therapist.")],
         "Concrete steps": [answer("pass", 0.9, "Step one: open the file.")],
@@ -68,6 +68,34 @@ def test_llm_verdicts_flow_into_the_run(run):
         {"transcript": "crisis-1", "criterion": "validates_feelings"},
     ]
     assert run.judge["model"] and run.judge["name"] != "local"
+    assert {v.judge for r in run.transcripts for v in r.criteria} == {"llm"}
+
+
+def test_scoring_counts_invented_llm_quotes_and_fixes_contradicting_scores(run):
+    """One home for grounding and label -> score: quotes the LLM invented are counted as
+    dropped (they used to vanish inside the judge), and "fail, 0.8" scores 0."""
+    crisis = run.transcripts[1]
+    resources = next(v for v in crisis.criteria if v.criterion_id == "crisis_resources")
+    assert resources.label == "fail" and resources.score == 0.0
+    # "I am an AI and not a therapist." (discloses_ai, judged for adhd-1 only) occurs nowhere
+    assert run.summary["evidence"]["dropped"] == 1
+    assert run.summary["evidence"]["fallback"] >= 1
+
+
+def test_criterion_that_does_not_apply_costs_no_call(tmp_path):
+    model = ScriptedChatModel(script={"Criterion": [answer("pass", 1.0, "x")]})
+    settings = Settings(cache_dir=tmp_path, max_retries=0, concurrency=1)
+    judge = LLMJudge(model, settings, cache=LLMCache(tmp_path / "judge.sqlite"), backoff=0)
+    rubrics = fixture_rubrics()
+    run = score(
+        sample_transcripts()[:1],
+        rubrics={"base": rubrics["base"]},
+        judge=judge,
+        codebook=load_codebook(project_root() / "guidelines" / "codebook.yaml"),
+    )
+    [resources] = [v for v in run.transcripts[0].criteria if v.criterion_id == "crisis_resources"]
+    assert resources.label == "not_applicable"
+    assert "crisis_resources" not in " ".join(model.calls)
 
 
 def test_made_up_llm_quote_is_replaced_by_the_reply_it_judged(run):

@@ -11,11 +11,11 @@ from evaluator.types import (
     Criterion,
     EvidenceQuote,
     EvidenceRef,
+    JudgeAnswer,
     Rubric,
     Transcript,
     Turn,
     UserVoice,
-    Verdict,
 )
 
 __all__ = ["FakeJudge", "FakeRetriever", "fixture_rubrics", "transcript"]
@@ -98,6 +98,8 @@ class FakeJudge:
     model = "fake-model-1"
     version = "7"
     deterministic = True
+    samples = 1
+    usage = None
 
     def __init__(self, labels=None, quotes=None, scores=None, default="pass") -> None:
         self.labels = labels or {}
@@ -106,26 +108,23 @@ class FakeJudge:
         self.default = default
         self.calls: list[list[JudgeRequest]] = []
 
-    def judge(self, requests: list[JudgeRequest]) -> list[Verdict]:
+    def judge(self, requests: list[JudgeRequest]) -> list[JudgeAnswer]:
         self.calls.append(list(requests))
-        verdicts = []
+        answers = []
         for request in requests:
             key = (request.transcript.id, request.criterion.id)
             label = self.labels.get(key, self.default)
             first = next(i for i, t in enumerate(request.transcript.turns) if t.role == "assistant")
             evidence = self.quotes.get(key, [(first, request.transcript.turns[first].content[:24])])
-            verdicts.append(
-                Verdict(
-                    criterion_id=request.criterion.id,
-                    rubric_id=request.rubric.id,
+            answers.append(
+                JudgeAnswer(
                     label=label,
                     score=self.scores.get(key),
                     rationale=f"fake judge says {label}",
                     evidence=[EvidenceQuote(turn=t, quote=q) for t, q in evidence],
-                    judge=self.name,
                 )
             )
-        return verdicts
+        return answers
 
 
 class FakeRetriever:

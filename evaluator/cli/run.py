@@ -275,11 +275,17 @@ def check_command(
     markdown: Path | None = typer.Option(
         None, "--markdown", help="Write a Markdown summary here (for a PR comment)."
     ),
+    allow_unscored: bool = typer.Option(
+        False,
+        "--allow-unscored",
+        help="Do not block on critical or expected criteria the judge could not score.",
+    ),
 ) -> None:
-    """Compare a run with its baseline; exit 1 when the bot got worse.
+    """Compare a run with its baseline; exit 1 when the bot got worse or the run is inconclusive.
 
     Blocking: a new failure of a critical or expected criterion, a scenario that newly errors, a
-    per-condition score drop beyond --max-drop, an overall score under --fail-under. Failures
+    per-condition score drop beyond --max-drop, an overall score under --fail-under, and (unless
+    --allow-unscored) a critical or expected criterion the judge could not score. Failures
     already in the baseline are reported but never block.
     """
     from evaluator.check import check_run, render_check_junit, render_check_markdown
@@ -292,6 +298,7 @@ def check_command(
         max_drop=max_drop,
         fail_under=fail_under,
         samples=samples,
+        allow_unscored=allow_unscored,
     )
     if markdown is not None:
         with atomic_write(markdown) as handle:

@@ -6,6 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from evaluator.cli._common import console, emit_json, err_console, examples, state
 from evaluator.scoring import DEFAULT_MAX_TURN_CHARS
@@ -108,19 +109,31 @@ def score(
         "--exit-zero",
         help="Exit 0 even when transcripts fail (exploring, not gating); errors still exit 2.",
     ),
+    allow_unscored: bool = typer.Option(
+        False,
+        "--allow-unscored",
+        help="Pass transcripts whose critical criteria the judge could not score (inconclusive).",
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=1.0, help="Seconds per judge model call (default from config: 60)."
+    ),
 ) -> None:
     """Score transcripts against the rubrics; verdicts quote the transcript and user voices.
 
-    Exit codes: 0 every transcript passes (or --exit-zero); 1 a critical criterion failed, or the run score is below --fail-under; 2 bad input.
+    Exit codes: 0 every transcript passes (or --exit-zero); 1 a critical criterion failed, a transcript is inconclusive (its judge could not score a critical criterion; --allow-unscored accepts that), or the run score is below --fail-under; 2 bad input or a judge endpoint that keeps failing.
     """  # noqa: E501 (typer keeps line breaks)
     from evaluator.report import render_terminal, write_reports
-    from evaluator.scoring import score_files
+    from evaluator.scoring import gate, score_files
+
+    settings = state.settings
+    if timeout is not None:
+        settings = settings.model_copy(update={"timeout": timeout})
 
     update, bar = _progress()
     with bar:
         run = score_files(
             transcripts,
-            settings=state.settings,
+            settings=settings,
             fmt=fmt,
             judge=judge,
             samples=samples,
@@ -138,15 +151,11 @@ def score(
         render_terminal(run, console, details=details)
         for path in written:
             console.print(f"[dim]wrote {path}[/dim]")
-    run_score = run.summary.get("score")
-    below = fail_under is not None and (run_score is None or run_score < fail_under)
-    if below and not state.json:
-        err_console.print(
-            f"[red]run score {run_score if run_score is not None else 'n/a'} is below "
-            f"--fail-under {fail_under}[/red]"
-        )
-    failed = below or any(result.verdict == "fail" for result in run.transcripts)
-    if failed and not exit_zero:
+    decision = gate(run, fail_under=fail_under, allow_unscored=allow_unscored)
+    if not state.json:
+        for reason in decision.reasons:
+            err_console.print(f"[red]{escape(reason)}[/red]")
+    if not decision.passed and not exit_zero:
         raise typer.Exit(1)
 
 

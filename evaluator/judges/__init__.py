@@ -1,4 +1,4 @@
-"""Judges: give one Verdict per (transcript, criterion).
+"""Judges: answer each (transcript, criterion) request; scoring turns the answers into verdicts.
 
 `get_judge("local", settings)` is the offline, deterministic judge; any other name with a colon
 (`openai:gpt-4.1-mini`, `anthropic:claude-sonnet-4-5`, `ollama:llama3.1`) is an LLM judge through
@@ -12,27 +12,23 @@ from evaluator.errors import ConfigError
 from evaluator.judges import local as _local  # noqa: F401  (registers "local")
 from evaluator.judges.base import (
     Judge,
+    JudgeAnswer,
     JudgeRequest,
-    criterion_applies,
     judge_factory,
     judge_names,
     register_judge,
+    unregister_judge,
 )
 
 __all__ = [
     "Judge",
     "JudgeRequest",
+    "JudgeAnswer",
     "register_judge",
+    "unregister_judge",
     "judge_factory",
-    "criterion_applies",
     "get_judge",
-    "list_judges",
 ]
-
-_DESCRIPTIONS = {
-    "local": "offline and deterministic: behaviours detected in the assistant turns (sentence "
-    "embeddings, cue patterns, a small model calibrated on real chatbot replies)",
-}
 
 
 def get_judge(spec: str, settings: Settings | None = None, *, samples: int = 1) -> Judge:
@@ -53,19 +49,3 @@ def get_judge(spec: str, settings: Settings | None = None, *, samples: int = 1) 
         "openai:gpt-4.1-mini",
         field="judge",
     )
-
-
-def list_judges() -> list[dict[str, str]]:
-    """Registered judges and the LLM form, for `--help` texts and `mheval judges`."""
-    rows = [
-        {"name": name, "description": _DESCRIPTIONS.get(name, "registered judge")}
-        for name in judge_names()
-    ]
-    rows.append(
-        {
-            "name": "PROVIDER:MODEL",
-            "description": "LLM judge via langchain init_chat_model, one structured call per "
-            "criterion (e.g. openai:gpt-4.1-mini, anthropic:claude-sonnet-4-5, ollama:llama3.1)",
-        }
-    )
-    return rows

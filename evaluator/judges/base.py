@@ -1,46 +1,41 @@
-"""The judge interface and registry. A judge gives one Verdict per (transcript, criterion)."""
+"""The judge interface and registry. A judge answers each request; scoring builds the verdicts."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
-from evaluator.types import Criterion, Rubric, Transcript, UserVoice, Verdict
+from evaluator.types import JudgeAnswer, JudgeRequest, TokenUsage
 
 __all__ = [
     "JudgeRequest",
+    "JudgeAnswer",
     "Judge",
     "register_judge",
+    "unregister_judge",
     "judge_factory",
     "judge_names",
-    "criterion_applies",
 ]
 
 
-@dataclass(frozen=True)
-class JudgeRequest:
-    """Everything a judge may look at for one verdict."""
-
-    transcript: Transcript
-    rubric: Rubric
-    criterion: Criterion
-    conditions: tuple[str, ...]
-    crisis: bool
-    user_voices: tuple[UserVoice, ...] = field(default_factory=tuple)
-
-
 class Judge(Protocol):
-    """`name` and `model` are recorded in results; `deterministic` tells `check` about noise."""
+    """`name`, `model`, `version`, `samples` and `usage` are recorded in results;
+    `deterministic` tells `check` whether verdicts can differ between runs."""
 
     name: str
     model: str | None
     version: str
     deterministic: bool
+    samples: int
 
-    def judge(self, requests: list[JudgeRequest]) -> list[Verdict]:
-        """One verdict per request, in order. Unparseable model output gives label `unscored`."""
+    @property
+    def usage(self) -> TokenUsage | None:
+        """Model calls, tokens and estimated cost so far; None for a judge that calls no model."""
+        ...
+
+    def judge(self, requests: list[JudgeRequest]) -> list[JudgeAnswer]:
+        """One answer per request, in order. A model answer that cannot be used gives label
+        `unscored`, never pass or fail."""
         ...
 
 
@@ -57,6 +52,10 @@ def register_judge(name: str):
     return wrap
 
 
+def unregister_judge(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
 def judge_factory(name: str) -> Callable[..., Judge] | None:
     """The registered factory for `name`, or None (then the name is a PROVIDER:MODEL id)."""
     return _REGISTRY.get(name)
@@ -65,18 +64,3 @@ def judge_factory(name: str) -> Callable[..., Judge] | None:
 def judge_names() -> list[str]:
     """Names of the registered judges (besides PROVIDER:MODEL ids)."""
     return sorted(_REGISTRY)
-
-
-def criterion_applies(request: JudgeRequest) -> bool:
-    """Whether the criterion is judged for this transcript: every given condition must hold."""
-    when = request.criterion.applies_when
-    if when.crisis is not None and when.crisis != request.crisis:
-        return False
-    if when.conditions and not set(when.conditions) & set(request.conditions):
-        return False
-    if when.user_intent:
-        user_text = [t.content for t in request.transcript.turns if t.role == "user"]
-        patterns = [re.compile(p, re.IGNORECASE) for p in when.user_intent]
-        if not any(p.search(text) for p in patterns for text in user_text):
-            return False
-    return True

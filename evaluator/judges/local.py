@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from evaluator.judges.base import JudgeRequest, criterion_applies, register_judge
+from evaluator.judges.base import register_judge
 from evaluator.judges.behaviours import (
     MODEL_FILE,
     BehaviourDetector,
@@ -21,7 +21,7 @@ from evaluator.judges.behaviours import (
     load_model,
     merge_detections,
 )
-from evaluator.types import EvidenceQuote, Transcript, Verdict
+from evaluator.types import EvidenceQuote, JudgeAnswer, JudgeRequest, Transcript
 
 __all__ = ["LocalJudge", "LOCAL_JUDGE_VERSION"]
 
@@ -34,6 +34,8 @@ class LocalJudge:
     name = "local"
     version = LOCAL_JUDGE_VERSION
     deterministic = True
+    samples = 1
+    usage = None
 
     def __init__(self, model_path: Path = MODEL_FILE) -> None:
         self._model_path = model_path
@@ -52,12 +54,12 @@ class LocalJudge:
         """Behaviours per assistant turn (what the verdicts are built from)."""
         return self.detector.analyse(transcript, crisis=crisis)
 
-    def judge(self, requests: list[JudgeRequest]) -> list[Verdict]:
+    def judge(self, requests: list[JudgeRequest]) -> list[JudgeAnswer]:
         memo: dict[tuple[int, bool], dict[str, Detection]] = {}
         unique = {id(r.transcript): r.transcript for r in requests}
         self.detector.warm(list(unique.values()))
         replied: dict[int, bool] = {}
-        verdicts = []
+        answers = []
         for request in requests:
             key = (id(request.transcript), request.crisis)
             if key not in memo:
@@ -65,31 +67,18 @@ class LocalJudge:
                 replied[id(request.transcript)] = any(
                     t.role == "assistant" and t.content.strip() for t in request.transcript.turns
                 )
-            verdicts.append(self._verdict(request, memo[key], replied[id(request.transcript)]))
-        return verdicts
+            answers.append(self._answer(request, memo[key], replied[id(request.transcript)]))
+        return answers
 
-    def _verdict(
+    def _answer(
         self, request: JudgeRequest, found: dict[str, Detection], replied: bool
-    ) -> Verdict:
+    ) -> JudgeAnswer:
         criterion = request.criterion
 
         def verdict(label, score, rationale, evidence=()):
-            return Verdict(
-                criterion_id=criterion.id,
-                rubric_id=request.rubric.id,
-                label=label,
-                score=score,
-                rationale=rationale,
-                evidence=[EvidenceQuote(turn=d.turn, quote=d.quote) for d in evidence],
-                user_voices=list(request.user_voices),
-                severity=criterion.severity,
-                weight=criterion.weight,
-                judge=self.name,
-                deterministic=True,
-            )
+            quotes = [EvidenceQuote(turn=d.turn, quote=d.quote) for d in evidence]
+            return JudgeAnswer(label=label, score=score, rationale=rationale, evidence=quotes)
 
-        if not criterion_applies(request):
-            return verdict("not_applicable", None, "criterion does not apply to this transcript")
         signals = criterion.signals
         if signals is None or not (signals.require or signals.forbid):
             return verdict(

@@ -71,7 +71,26 @@ def criterion_title(verdict: Verdict, titles: dict[str, str]) -> str:
 
 def run_line(summary: dict) -> str:
     """`8 transcripts: 5 pass, 3 fail; run score 0.71` for headers and terminal footers."""
+    inconclusive = summary.get("inconclusive", 0)
     return (
         f"{summary.get('transcripts', 0)} transcripts: {summary.get('passed', 0)} pass, "
-        f"{summary.get('failed', 0)} fail; run score {format_score(summary.get('score'))}"
+        f"{summary.get('failed', 0)} fail"
+        + (f", {inconclusive} inconclusive" if inconclusive else "")
+        + f"; run score {format_score(summary.get('score'))}"
     )
+
+
+def usage_line(judge: dict) -> str | None:
+    """`judge calls 40 (12 from cache, 1 failed) · 51,200 tokens · ~$0.03`, or None for a
+    judge that calls no model."""
+    usage = judge.get("usage")
+    if not usage:
+        return None
+    tokens = usage["input_tokens"] + usage["output_tokens"]
+    cost = usage.get("estimated_cost_usd")
+    parts = [
+        f"judge calls {usage['calls']} ({usage['cached']} from cache, {usage['failed']} failed)",
+        f"{tokens:,} tokens",
+        "cost unknown" if cost is None else f"~${cost:.2f}",
+    ]
+    return " · ".join(parts)

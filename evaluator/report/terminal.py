@@ -13,6 +13,7 @@ from evaluator.report.common import (
     one_line,
     ordered,
     run_line,
+    usage_line,
 )
 from evaluator.types import ScoreRun, TranscriptResult
 
@@ -30,7 +31,9 @@ LABEL_STYLES = {
 def transcript_table(result: TranscriptResult, titles: dict[str, str]) -> Table:
     """Criteria judged for one transcript, failing critical ones first; not-applicable criteria
     are counted in the caption rather than listed."""
-    verdict_style = "bold red" if result.verdict == "fail" else "bold green"
+    verdict_style = {"fail": "bold red", "inconclusive": "bold magenta"}.get(
+        result.verdict, "bold green"
+    )
     header = Text.assemble(
         (result.id, "bold"),
         "  ",
@@ -99,7 +102,9 @@ def summary_tables(run: ScoreRun) -> Group:
         notes.append("user voices: off (--no-retrieval)")
     judge = run.judge
     notes.append(f"judge {judge.get('name')} ({judge.get('model') or 'no model'})")
-    style = "bold red" if summary.get("failed") else "bold green"
+    if usage_line(judge):
+        notes.append(usage_line(judge))
+    style = "bold red" if summary.get("failed") or summary.get("inconclusive") else "bold green"
     parts.append(Text(run_line(summary), style=style))
     parts.append(Text(" · ".join(notes), style="dim"))
     return Group(*parts)

@@ -73,7 +73,8 @@ def fill_expectations(
     rubrics: Mapping[str, Rubric],
 ) -> None:
     """Record each expected criterion's label (`rubric/criterion` -> label) and the scenario's
-    verdict: it fails when a critical criterion fails or an expected one does not pass."""
+    verdict: it fails when a critical criterion fails or an expected one does not pass; it is
+    inconclusive when nothing failed but a critical or expected criterion was not scored."""
     from evaluator.scenarios.loader import resolve_expectation
 
     if outcome.error is not None or result is None:
@@ -83,8 +84,13 @@ def fill_expectations(
     for expected in scenario.expect:
         key = resolve_expectation(expected, scenario, rubrics)
         outcome.expectations["/".join(key)] = labels.get(key, "missing")
-    unmet = any(label != "pass" for label in outcome.expectations.values())
-    outcome.verdict = "fail" if result.verdict == "fail" or unmet else "pass"
+    unmet = [label for label in outcome.expectations.values() if label != "pass"]
+    if result.verdict == "fail" or any(label != "unscored" for label in unmet):
+        outcome.verdict = "fail"
+    elif result.verdict == "inconclusive" or unmet:
+        outcome.verdict = "inconclusive"
+    else:
+        outcome.verdict = "pass"
 
 
 def _system_prompt(path: Path | None) -> tuple[str | None, dict[str, Any]]:
@@ -126,6 +132,7 @@ def _summary(outcomes: list[ScenarioOutcome], score: ScoreRun) -> dict[str, Any]
         "scenarios": len(outcomes),
         "passed": sum(o.verdict == "pass" for o in outcomes),
         "failed": sum(o.verdict == "fail" for o in outcomes),
+        "inconclusive": sum(o.verdict == "inconclusive" for o in outcomes),
         "errors": sum(o.verdict == "error" for o in outcomes),
         "score": score.summary.get("score"),
         "expectations": {
@@ -161,22 +168,55 @@ def run_scenarios(
     `evaluator.errors` errors before any bot is called.
     """
     from evaluator.config import load_settings
-    from evaluator.guidelines import load_rubrics
-    from evaluator.judges import get_judge
-    from evaluator.mine.codebook import codebook_version, load_codebook
-    from evaluator.scenarios.loader import scenario_hash
-    from evaluator.scenarios.runner import run_conversations
-    from evaluator.scenarios.targets import open_target
-    from evaluator.scoring import score
+    from evaluator.scoring import open_session
 
     settings = settings or load_settings()
     started = time.perf_counter()
-    rubrics = load_rubrics(Path(guidelines) if guidelines else settings.guidelines)
+    with open_session(
+        settings,
+        judge=judge_spec,
+        samples=samples,
+        retrieval=retrieval,
+        k=k,
+        guidelines=guidelines,
+    ) as session:
+        record = _run_in_session(
+            session,
+            scenarios,
+            target_spec,
+            settings=settings,
+            system_prompt_file=system_prompt_file,
+            concurrency=concurrency,
+            timeout=timeout,
+            retries=retries,
+            simulator=simulator,
+            on_progress=on_progress,
+        )
+    record.summary["timings"]["total"] = round(time.perf_counter() - started, 3)
+    return record
+
+
+def _run_in_session(
+    session,
+    scenarios,
+    target_spec: str,
+    *,
+    settings,
+    system_prompt_file,
+    concurrency,
+    timeout,
+    retries,
+    simulator,
+    on_progress,
+) -> RunRecord:
+    from evaluator.scenarios.loader import scenario_hash
+    from evaluator.scenarios.runner import run_conversations
+    from evaluator.scenarios.targets import open_target
+
+    rubrics = session.rubrics
     loaded = load_checked_scenarios(scenarios, settings=settings, rubrics=rubrics)
-    codebook = load_codebook(settings.codebook)
     prompt, prompt_info = _system_prompt(Path(system_prompt_file) if system_prompt_file else None)
     target = open_target(target_spec)
-    judge = get_judge(judge_spec or settings.judge, settings, samples=samples)
     simulator_model = None
     if simulator:
         from evaluator.llm import init_model
@@ -209,25 +249,10 @@ def run_scenarios(
             outcome.transcript.metadata["prompt_sha256"] = prompt_info["sha256"][:16]
 
     transcripts = [o.transcript for o in outcomes if o.transcript is not None]
-    version = codebook_version(codebook)
     if transcripts:
-        retriever = None
-        if retrieval and k > 0:
-            from evaluator.index import Retriever
-
-            retriever = Retriever.open(settings, auto_build=True)
-        scored = score(
-            transcripts,
-            rubrics=rubrics,
-            judge=judge,
-            retriever=retriever,
-            codebook=codebook,
-            k=k,
-            progress=on_progress,
-            codebook_version=version,
-        )
+        scored = session.score(transcripts, progress=on_progress)
     else:
-        scored = _empty_score(judge, version)
+        scored = _empty_score(session.judge, session.codebook_version)
     results = {r.id: r for r in scored.transcripts}
     for scenario, outcome in zip(loaded, outcomes, strict=True):
         fill_expectations(outcome, scenario, results.get(scenario.id), rubrics)
@@ -238,10 +263,7 @@ def run_scenarios(
     if simulator:
         target_info["simulator"] = simulator
     summary = _summary(outcomes, scored)
-    summary["timings"] = {
-        "converse": round(converse_seconds, 3),
-        "total": round(time.perf_counter() - started, 3),
-    }
+    summary["timings"] = {"converse": round(converse_seconds, 3)}
     return RunRecord(
         tool_version=__version__,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),

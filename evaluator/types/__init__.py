@@ -54,6 +54,7 @@ from evaluator.types.ingest import (
     PlatformCounts,
     SkippedLine,
 )
+from evaluator.types.judge import GradingOutput, JudgeAnswer, JudgeRequest
 from evaluator.types.mine import (
     MINE_FORMAT_VERSION,
     FieldScore,
@@ -172,6 +173,9 @@ __all__ = [
     "ScenarioOutcome",
     "ScenarioTurn",
     "Simulation",
+    "GradingOutput",
+    "JudgeAnswer",
+    "JudgeRequest",
     "SCORE_FORMAT_VERSION",
     "EvidenceQuote",
     "Role",

@@ -11,6 +11,7 @@ __all__ = ["Change", "CriterionChange", "ConditionChange", "CheckReport"]
 Change = Literal[
     "new_failure",  # failing now, not failing in the baseline
     "new_error",  # the scenario errored now, ran in the baseline
+    "unscored",  # a critical or expected criterion the judge could not score: inconclusive
     "unconfirmed_failure",  # new failure from a noisy judge that did not repeat over --samples
     "still_failing",  # failing in both: reported, never fails the check
     "degraded",  # pass -> partial

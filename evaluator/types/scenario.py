@@ -131,7 +131,7 @@ class ScenarioOutcome(BaseModel):
         default_factory=dict,
         description="expected criterion id -> verdict label ('missing' if never judged)",
     )
-    verdict: Literal["pass", "fail", "error"] | None = Field(
+    verdict: Literal["pass", "fail", "inconclusive", "error"] | None = Field(
         default=None,
         description="fail if a critical criterion failed or an expected one did not pass",
     )

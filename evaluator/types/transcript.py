@@ -89,7 +89,10 @@ class TranscriptResult(BaseModel):
 
     id: str
     score: float | None
-    verdict: Literal["pass", "fail", "error"]
+    verdict: Literal["pass", "fail", "inconclusive", "error"] = Field(
+        description="fail: a critical criterion failed; inconclusive: none failed but one could "
+        "not be scored; error: the transcript could not be judged"
+    )
     conditions: list[str]
     crisis: bool
     detection: dict[str, Any] = Field(
