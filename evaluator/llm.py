@@ -131,6 +131,10 @@ def model_fingerprint(model: Any) -> dict[str, Any]:
         value = getattr(model, name, None)
         if isinstance(value, str | int | float | bool):
             found[name] = value
+    for name in ("root_client", "client", "_client"):  # where a client read OPENAI_BASE_URL...
+        url = getattr(getattr(model, name, None), "base_url", None)
+        if url is not None:
+            found.setdefault("client_base_url", str(url))
     return found
 
 
@@ -465,6 +469,7 @@ class StructuredCaller(Generic[S]):
             for attempt in retrying:
                 with attempt:
                     attempts += 1
+                    self.breaker.check()
                     try:
                         value = self._attempt(messages)
                     except Exception as exc:
@@ -530,26 +535,32 @@ def _is_rate_limit(exc: BaseException) -> bool:
 
 class _Breaker:
     """Counts failed attempts in a row across all threads; a success resets it. Rate limits
-    do not count (they are waited out). Tripping raises `ModelError`, which stops the run."""
+    and refusals do not count. Once tripped it stays tripped: every attempt then raises the
+    same `ModelError` at once, so calls already queued stop too."""
 
     def __init__(self, model_id: str, limit: int, timeout: float) -> None:
         self.model_id, self.limit, self.timeout = model_id, limit, timeout
         self.in_a_row = 0
+        self.tripped: ModelError | None = None
         self._lock = threading.Lock()
+
+    def check(self) -> None:
+        if self.tripped is not None:
+            raise self.tripped
 
     def failed(self, exc: BaseException) -> None:
         if self.limit <= 0 or _is_rate_limit(exc) or isinstance(exc, _Refusal):
             return
         with self._lock:
             self.in_a_row += 1
-            tripped = self.in_a_row >= self.limit
-        if tripped:
-            raise ModelError(
-                f"{self.model_id} failed {self.in_a_row} attempts in a row, last: "
-                f"{_describe(exc)}; stopping instead of retrying (check the endpoint and key, "
-                f"or raise --timeout, now {self.timeout:g} s)",
-                field="model",
-            ) from exc
+            if self.tripped is None and self.in_a_row >= self.limit:
+                self.tripped = ModelError(
+                    f"{self.model_id} failed {self.in_a_row} attempts in a row, last: "
+                    f"{_describe(exc)}; stopping instead of retrying (check the endpoint and "
+                    f"key, or raise --timeout, now {self.timeout:g} s)",
+                    field="model",
+                )
+        self.check()
 
     def succeeded(self) -> None:
         with self._lock:
