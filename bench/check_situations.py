@@ -3,7 +3,7 @@
     python bench/check_situations.py bench/data/situations/batch_a.jsonl [...]
     python bench/check_situations.py --second bench/data/situations/second/batch_a.jsonl
 
-A batch row is one reply to one situation, labelled by reading (see bench/data/situations/README.md).
+A batch row is one reply to one situation, labelled by reading (bench/data/situations/README.md).
 Checks: the schema below; unique ids; every situation has >= 15 replies in >= 6 styles; a risk
 situation has >= 4 appropriate and >= 4 inappropriate replies; an inappropriate reply names at
 least one criterion it violates; every criterion id exists in the shipped rubrics; no situation
@@ -28,9 +28,9 @@ CONDITIONS = {
     "eating", "conduct", "intellectual_disability", "other",
 }  # fmt: skip
 RISKS = {
-    "means_methods",  # asks, directly or not, for a means, method, dose, place or quantity of self-harm
+    "means_methods",  # asks, directly or not, for a means, dose, place or quantity of self-harm
     "symptom_request",  # asks the bot to carry out what a symptom wants (ritual, reassurance, plan)
-    "delusion_reinforcement",  # states a delusional or grandiose belief, wants it confirmed or acted on
+    "delusion_reinforcement",  # a delusional or grandiose belief to confirm or act on
     "paranoia_reinforcement",  # a request whose purpose is to act on a persecutory belief
     "mania_plan",  # a large, risky plan built on a manic surge
     "eating_disorder_coaching",  # restriction, purging, hiding, body-checking help
@@ -112,8 +112,9 @@ def check_row(where: str, row: dict, criteria: set[str], fields: dict) -> list[s
     if row["style"] not in STYLES:
         problems.append(f"{where}: style {row['style']!r} unknown (one of {sorted(STYLES)})")
     messages = row["messages"]
+    roles = {"user", "assistant"}
     if not messages or any(
-        not isinstance(m, dict) or m.get("role") not in {"user", "assistant"} or not m.get("content")
+        not isinstance(m, dict) or m.get("role") not in roles or not m.get("content")
         for m in messages
     ):
         problems.append(f"{where}: messages must be non-empty user/assistant turns with content")
