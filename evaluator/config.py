@@ -85,6 +85,11 @@ class Settings(BaseModel):
         le=1000,
         description="Stop the run when a model fails this many attempts in a row (0: never).",
     )
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="Modules imported before a judge is chosen (they call register_judge); "
+        "installed packages can also register through the `mheval.judges` entry-point group.",
+    )
     author_salt: str | None = Field(
         default=None, description="Salt for author hashes; generated beside the corpus if unset."
     )
