@@ -45,6 +45,12 @@ class EvaluatorError(Exception):
         self.field = field
         self.line = line
 
+    def with_hint(self, hint: str) -> EvaluatorError:
+        """The same error, same place, with what to do appended: `raise exc.with_hint(...)`."""
+        return type(self)(
+            f"{self.message} ({hint})", file=self.file, field=self.field, line=self.line
+        )
+
     def __str__(self) -> str:
         where = ""
         if self.file:

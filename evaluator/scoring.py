@@ -750,12 +750,7 @@ class ScoringSession:
             try:
                 self._retriever = Retriever.open(self.settings, auto_build=True)
             except CorpusIndexError as exc:
-                raise CorpusIndexError(
-                    f"{exc.message} (or score without user voices: --no-retrieval)",
-                    file=exc.file,
-                    field=exc.field,
-                    line=exc.line,
-                ) from None
+                raise exc.with_hint("or score without user voices: --no-retrieval") from None
             self.timings["index_open"] = round(time.perf_counter() - tick, 3)
         return self._retriever
 

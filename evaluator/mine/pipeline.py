@@ -46,11 +46,8 @@ def read_posts(path: str | Path) -> Iterator[Post]:
     except InputError as exc:
         if exc.field is None:
             raise
-        raise InputError(
-            f"{exc.message} (is this a normalised corpus? run `mheval corpus ingest` first)",
-            file=exc.file,
-            line=exc.line,
-            field=exc.field,
+        raise exc.with_hint(
+            "is this a normalised corpus? run `mheval corpus ingest` first"
         ) from None
 
 
