@@ -123,3 +123,15 @@ def test_cli_import_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_with_hint_keeps_the_error_type_and_where_it_happened():
+    from evaluator.errors import CorpusIndexError
+
+    error = CorpusIndexError("index not found", file="corpus_index/chroma", field="index", line=3)
+    hinted = error.with_hint("or score without user voices: --no-retrieval")
+    assert type(hinted) is CorpusIndexError and hinted.exit_code == 2
+    assert str(hinted) == (
+        "corpus_index/chroma:3: index: index not found "
+        "(or score without user voices: --no-retrieval)"
+    )
