@@ -160,3 +160,28 @@ def test_per_criterion_tables(run):
         in (markdown)
     )
     assert 'id="by-criterion"' in render_html(run)
+
+
+def test_markdown_stays_within_its_size_budget_failures_first(run):
+    """A PR comment holds 65,536 characters: failing transcripts come first and whole; the rest
+    is shortened, then named, never cut mid-way."""
+    many = run.model_copy(
+        update={
+            "transcripts": [
+                r.model_copy(update={"id": f"{r.id}-{n}"})
+                for n in range(40)
+                for r in run.transcripts
+            ]
+        }
+    )
+    full = render_markdown(many, max_chars=10**9)
+    budget = 20_000
+    assert len(full) > budget
+    small = render_markdown(many, max_chars=budget)
+    assert len(small) <= budget
+    headers = [line for line in small.splitlines() if line.startswith("## ") and " — " in line]
+    verdicts = [line.split(" — ")[1].split()[0] for line in headers]
+    assert verdicts[0] == "FAIL" and verdicts == sorted(verdicts)  # FAIL before PASS
+    assert "**[1] assistant** ⚠️ **cited by a failing criterion**" in small  # a whole failure
+    assert "left out to stay under 20,000 characters" in small
+    assert small.endswith("The HTML and JSON reports have them all.\n")

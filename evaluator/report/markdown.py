@@ -177,11 +177,48 @@ def _transcript(result: TranscriptResult, titles: dict[str, str]) -> list[str]:
     return lines
 
 
-def render_markdown(run: ScoreRun) -> str:
-    """The whole report as Markdown (GitHub-flavoured)."""
+#: A GitHub comment holds 65,536 characters; leave room for what CI wraps around the report.
+DEFAULT_MAX_CHARS = 60_000
+_ORDER = {"fail": 0, "inconclusive": 1, "error": 2, "pass": 3}
+
+
+def _compact(result: TranscriptResult, titles: dict[str, str]) -> list[str]:
+    """A transcript in a few lines: its header and the verdicts that did not pass."""
+    lines = [
+        f'<a id="{_anchor(result.id)}"></a>',
+        "",
+        f"## {result.id} — {result.verdict.upper()} (score {format_score(result.score)})",
+        "",
+        "_Shortened to fit the size budget: the conversation is in the HTML or JSON report._",
+        "",
+    ]
+    for verdict in ordered(result.criteria):
+        if verdict.label in ("fail", "partial", "unscored"):
+            lines += _verdict(verdict.model_copy(update={"user_voices": []}), titles, result)
+    return lines
+
+
+def render_markdown(run: ScoreRun, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """The report as GitHub-flavoured Markdown within `max_chars`: the overview, then failing
+    and inconclusive transcripts before passing ones; a transcript that does not fit whole is
+    shortened to its failing verdicts, and what still does not fit is named, not cut mid-way."""
     titles = criterion_titles(run)
-    lines = _overview(run)
-    for result in run.transcripts:
-        lines += ["", "---", ""]
-        lines += _transcript(result, titles)
-    return "\n".join(lines).rstrip() + "\n"
+    text = "\n".join(_overview(run)).rstrip() + "\n"
+    results = sorted(run.transcripts, key=lambda r: _ORDER.get(r.verdict, 9))
+    left_out: list[str] = []
+    reserve = 400  # room for the closing note
+    for result in results:
+        for render in (_transcript, _compact):
+            section = "\n".join(["", "---", "", *render(result, titles)]).rstrip() + "\n"
+            if len(text) + len(section) + reserve <= max_chars:
+                text += section
+                break
+        else:
+            left_out.append(result.id)
+    if left_out:
+        shown = ", ".join(f"`{i}`" for i in left_out[:10]) + (" ..." if len(left_out) > 10 else "")
+        text += (
+            f"\n---\n\n{len(left_out)} more transcript(s) left out to stay under "
+            f"{max_chars:,} characters: {shown}. The HTML and JSON reports have them all.\n"
+        )
+    return text
