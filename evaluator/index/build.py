@@ -33,13 +33,20 @@ from pydantic import ValidationError
 from evaluator import __version__
 from evaluator.config import Settings
 from evaluator.errors import CorpusIndexError, InputError
-from evaluator.index.embeddings import Embedder, model_info
+from evaluator.index.embeddings import Embedder, ShippedVectors, model_info, text_hash
 from evaluator.index.store import VOICES_PREFIX, VectorStore
 from evaluator.io import file_sha256, iter_jsonl, validation_error_to_message
 from evaluator.types import Annotation, Post
 from evaluator.types.index import IndexBuildReport, IndexManifest
 
-__all__ = ["IndexItem", "load_items", "build_index", "resolve_store", "index_status"]
+__all__ = [
+    "IndexItem",
+    "load_items",
+    "build_index",
+    "resolve_store",
+    "index_status",
+    "write_voice_embeddings",
+]
 
 _CONTEXT_CHARS = 240
 _CHUNK = 256
@@ -135,12 +142,27 @@ def load_items(annotations: Path, corpus: Path) -> tuple[list[IndexItem], str]:
     return items, codebook_version
 
 
+def write_voice_embeddings(settings: Settings, out: Path | None = None) -> tuple[int, int]:
+    """Write the vectors of every voice of `settings.annotations` to `out` (default:
+    `settings.voice_embeddings`): the maintainer's step after re-mining, so that a first index
+    build encodes nothing. Returns (voices written, of which newly encoded)."""
+    items, _ = load_items(settings.annotations, settings.corpus)
+    quotes = sorted({item.quote for item in items})
+    embedder = Embedder(settings.cache_dir / "embeddings", shipped=settings.voice_embeddings)
+    vectors, reused = embedder.encode(quotes)
+    if embedder.cache is not None:
+        embedder.cache.close()
+    shipped = {text_hash(quote): vector for quote, vector in zip(quotes, vectors, strict=True)}
+    ShippedVectors.write(out or settings.voice_embeddings, shipped, embedder.info)
+    return len(quotes), len(quotes) - reused
+
+
 def resolve_store(
     settings: Settings, *, path: Path | None = None, chroma_url: str | None = None
 ) -> VectorStore:
     """An explicit --chroma-url wins, then an explicit --path (embedded), then the config."""
     url = chroma_url or (None if path is not None else settings.chroma_url)
-    return VectorStore.connect(path=path or settings.index_path, url=url)
+    return VectorStore.connect(path=path or settings.index_folder(), url=url)
 
 
 def _progress(enabled: bool):
@@ -284,7 +306,7 @@ def _build(
         store.close()
         return _report(store, previous, 0, 0, len(desired), 0, 0, False, started)
 
-    embedder = Embedder(settings.cache_dir / "embeddings")
+    embedder = Embedder(settings.cache_dir / "embeddings", shipped=settings.voice_embeddings)
     encoded = cached = 0
     with _progress(progress and bool(to_add)) as bar:
         task = bar.add_task("indexing user voices", total=len(to_add))
