@@ -137,6 +137,9 @@ def run_command(
         "replay:FILE.",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Run file to write (JSON)."),
+    html: Path | None = typer.Option(
+        None, "--html", help="Also write the HTML report of the scored conversations."
+    ),
     system_prompt: Path | None = typer.Option(
         None, "--system-prompt", "-s", help="System prompt file sent first (hashed in the run)."
     ),
@@ -196,6 +199,10 @@ def run_command(
             on_progress=progress,
         )
     write_json(out, run)
+    if html is not None:
+        from evaluator.report import write_reports
+
+        write_reports(run.score, html=html)
     if state.json:
         emit_json({"out": str(out), "target": run.target, **run.summary})
     elif not state.quiet:
