@@ -20,6 +20,7 @@ from evaluator.config import Settings
 from evaluator.errors import CorpusIndexError, InputError
 from evaluator.index import Retriever, VectorStore, build_index, index_status, mmr_select
 from evaluator.index import build as build_module
+from evaluator.index.build import write_voice_embeddings
 from evaluator.types import Annotation
 
 DATA = Path(__file__).parent / "data" / "index"
@@ -170,6 +171,41 @@ def test_embedding_cache_means_a_second_index_encodes_nothing(tmp_path, monkeypa
     monkeypatch.setattr("evaluator.index.embeddings.Embedder._encode_raw", refuse)
     second = build_index(_settings(tmp_path / "two", cache))
     assert second.encoded == 0 and second.cached == second.count == first.count
+
+
+def test_shipped_vectors_mean_a_first_build_encodes_nothing(tmp_path, shared_cache, monkeypatch):
+    """What makes a fresh install's first `score` fast: the voices' vectors ship with the corpus."""
+    settings = _settings(tmp_path, shared_cache).model_copy(
+        update={"voice_embeddings": tmp_path / "voices.npz"}
+    )
+    count, _ = write_voice_embeddings(settings)
+    assert count == len(_indexable(_annotations()))
+
+    def refuse(self, texts, **kwargs):
+        raise AssertionError("encoder called although every voice has a shipped vector")
+
+    monkeypatch.setattr("evaluator.index.embeddings.Embedder._encode_raw", refuse)
+    fresh = settings.model_copy(update={"cache_dir": tmp_path / "empty-cache"})
+    notices = []
+    report = build_index(fresh, on_start=lambda *counts: notices.append(counts))
+    assert report.encoded == 0 and report.cached == report.count == count
+    assert notices == [(count, 0)]
+
+
+def test_voices_under_the_similarity_floor_are_not_quoted(built):
+    floored = Retriever.open(built.model_copy(update={"voice_min_similarity": 0.3}))
+    try:
+        voices = floored.voices_for(text="the AI fed my delusions", conditions=["adhd"], k=3)
+        assert all(v.similarity >= 0.3 for v in voices)
+        assert floored.info()["voice_queries_below_floor"] == (0 if voices else 1)
+        off_topic = "Return the number of days in the given month of a proleptic Gregorian year."
+        assert floored.voices_for(text=off_topic, conditions=["autism"], k=3) == []
+        assert floored.query(off_topic, k=5) == []
+        info = floored.info()
+        assert info["min_similarity"] == 0.3 and info["voice_queries"] == 3
+        assert info["voice_queries_below_floor"] >= 2
+    finally:
+        floored.close()
 
 
 def _state(info: dict) -> dict:
@@ -446,6 +482,11 @@ def test_cli_build_query_status(tmp_path, shared_cache, monkeypatch):
         monkeypatch, "--config", config, "index", "query", "delusions", "-k", "3"
     )
     assert code == 0 and "delusion" in out and "sim" in out
+
+    code, out, _ = run_cli(
+        monkeypatch, "--config", config, "index", "query", "delusions", "--min-similarity", "0.99"
+    )
+    assert code == 0 and "no voice is as similar as 0.99" in out
 
     code, out, _ = run_cli(monkeypatch, "--config", config, "index", "status", "--json")
     status = json.loads(out)

@@ -139,7 +139,7 @@ def query(
         return
     if not voices:
         reason = (
-            f"none is as similar as {info['min_similarity']} (--min-similarity)"
+            f"no voice is as similar as {info['min_similarity']} to this text (--min-similarity)"
             if info["voice_queries_below_floor"]
             else "no voices match these filters"
         )

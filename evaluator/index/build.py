@@ -195,22 +195,21 @@ def build_index(
     chroma_url: str | None = None,
     rebuild: bool = False,
     progress: bool = False,
-    on_start: Callable[[int], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
 ) -> IndexBuildReport:
     """Index the impacts of `annotations` (default: settings); see the module doc for safety.
 
-    `on_start(n_items)` runs once the inputs are read, before any encoding (for notices).
+    `on_start(to_add, to_encode)` runs before any voice is added: how many voices go into the
+    index, and how many of them the shipped vectors lack (for notices).
     """
     started = time.perf_counter()
     corpus = Path(corpus or settings.corpus).resolve()
     annotations = Path(annotations or settings.annotations).resolve()
     items, codebook_version = load_items(annotations, corpus)
-    if on_start is not None:
-        on_start(len(items))
     store = resolve_store(settings, path=path, chroma_url=chroma_url)
     with _build_lock(store, settings.cache_dir):
         return _build(settings, store, items, codebook_version, corpus, annotations, rebuild,
-                      progress, started)  # fmt: skip
+                      progress, started, on_start)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -244,6 +243,7 @@ def _build(
     rebuild: bool,
     progress: bool,
     started: float,
+    on_start: Callable[[int, int], None] | None,
 ) -> IndexBuildReport:
     model = model_info()
     try:
@@ -307,6 +307,9 @@ def _build(
         return _report(store, previous, 0, 0, len(desired), 0, 0, False, started)
 
     embedder = Embedder(settings.cache_dir / "embeddings", shipped=settings.voice_embeddings)
+    if on_start is not None:
+        lacking = sum(text_hash(item.quote) not in embedder.shipped for item in to_add)
+        on_start(len(to_add), lacking)
     encoded = cached = 0
     with _progress(progress and bool(to_add)) as bar:
         task = bar.add_task("indexing user voices", total=len(to_add))

@@ -115,8 +115,8 @@ class ShippedVectors:
             self._vectors = data["vectors"]
             self._rows = {key.tobytes(): row for row, key in enumerate(data["keys"])}
 
-    def __len__(self) -> int:
-        return len(self._rows)
+    def __contains__(self, hash_hex: str) -> bool:
+        return self.key(hash_hex) in self._rows
 
     @classmethod
     def key(cls, hash_hex: str) -> bytes:
@@ -124,7 +124,7 @@ class ShippedVectors:
 
     def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Unit float32 vectors (re-normalised after the float16 round trip) of known hashes."""
-        found = {h: self._rows[self.key(h)] for h in hashes if self.key(h) in self._rows}
+        found = {h: self._rows[self.key(h)] for h in hashes if h in self}
         if not found:
             return {}
         vectors = self._vectors[list(found.values())].astype(np.float32)
