@@ -1,15 +1,19 @@
 """Settings: defaults, overridden by `mheval.toml` or `[tool.mheval]` in pyproject.toml.
 
 The config file is looked up from the working directory upwards; `--config FILE` names one
-explicitly. Relative paths in a config file are relative to that file's folder. Paths left at
-their defaults point into the project checkout (the folder holding `corpus_index/`,
-`guidelines/`, `scenarios/`), so the shipped data works from any working directory.
+explicitly. Relative paths in a config file are relative to that file's folder, and a
+`guidelines/` folder beside it (with rubric YAML files) replaces the shipped rubrics and, when it
+holds a `codebook.yaml`, the shipped codebook. Paths left at their defaults point into the shipped
+data (`project_root()`), so it works from any working directory; what mheval writes for itself
+(the corpus index, embedding and answer caches) goes under the user cache folder (`cache_root()`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
+from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,17 +21,31 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from evaluator.errors import ConfigError
 from evaluator.io import validation_error_to_message
 
-__all__ = ["Settings", "load_settings", "project_root", "setup_offline_env"]
+__all__ = ["Settings", "load_settings", "project_root", "cache_root", "setup_offline_env"]
 
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 def project_root() -> Path:
-    """The folder that holds the shipped data (the checkout for an editable install)."""
+    """The folder holding the shipped data (guidelines/, scenarios/, corpus_index/, examples/):
+    `$MHEVAL_HOME` when set; else the copy an installed wheel carries in `evaluator/_data`
+    (built from the top-level folders, see setup.py); else the checkout around the package."""
     override = os.environ.get("MHEVAL_HOME")
     if override:
-        return Path(override).resolve()
-    return _PACKAGE_ROOT
+        return Path(override).expanduser().resolve()
+    bundled = resources.files("evaluator").joinpath("_data")
+    if isinstance(bundled, Path) and bundled.is_dir():
+        return bundled
+    return _CHECKOUT
+
+
+def cache_root() -> Path:
+    """Where mheval keeps what it can rebuild: `$MHEVAL_CACHE`, else `$XDG_CACHE_HOME/mheval`,
+    else `~/.cache/mheval` (one folder to cache in CI)."""
+    if os.environ.get("MHEVAL_CACHE"):
+        return Path(os.environ["MHEVAL_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(base).expanduser() / "mheval"
 
 
 class Settings(BaseModel):
@@ -43,6 +61,10 @@ class Settings(BaseModel):
         default_factory=lambda: project_root() / "corpus_index" / "annotations.jsonl.gz",
         description="Annotations (output of `mheval mine`).",
     )
+    voice_embeddings: Path = Field(
+        default_factory=lambda: project_root() / "corpus_index" / "voice_embeddings.npz",
+        description="Precomputed vectors of voices (float16; texts it lacks are encoded).",
+    )
     codebook: Path = Field(
         default_factory=lambda: project_root() / "guidelines" / "codebook.yaml",
         description="Label scheme used by `mine` and the detectors.",
@@ -55,22 +77,27 @@ class Settings(BaseModel):
         default_factory=lambda: project_root() / "corpus_index" / "findings",
         description="Folder of findings (output of `mheval findings`).",
     )
-    index_path: Path = Field(
-        default_factory=lambda: project_root() / "corpus_index" / "chroma",
-        description="Embedded Chroma folder.",
+    index_path: Path | None = Field(
+        default=None,
+        description="Embedded Chroma folder (default: one per annotations file under "
+        "cache_dir/index).",
     )
     chroma_url: str | None = Field(
         default=None, description="Use a Chroma server (http://HOST:PORT) instead of embedded."
+    )
+    voice_min_similarity: float = Field(
+        default=0.25,
+        ge=-1.0,
+        le=1.0,
+        description="Voices less similar (cosine) to the judged turns are not quoted.",
     )
     scenarios: Path = Field(
         default_factory=lambda: project_root() / "scenarios",
         description="Folder of scenario YAML files.",
     )
     cache_dir: Path = Field(
-        default_factory=lambda: Path(
-            os.environ.get("MHEVAL_CACHE", "~/.cache/mheval")
-        ).expanduser(),
-        description="On-disk cache for model calls and embeddings.",
+        default_factory=cache_root,
+        description="On-disk cache: corpus index, model answers, embeddings.",
     )
     annotator: str = Field(default="local", description="`local` or a PROVIDER:MODEL id.")
     judge: str = Field(default="local", description="`local` or a PROVIDER:MODEL id.")
@@ -93,6 +120,15 @@ class Settings(BaseModel):
     author_salt: str | None = Field(
         default=None, description="Salt for author hashes; generated beside the corpus if unset."
     )
+
+    def index_folder(self) -> Path:
+        """`index_path`, else `cache_dir/index/<hash of the annotations path>`: each annotations
+        file (the shipped one of each install, a project's own) keeps its own index, updated in
+        place when that file changes."""
+        if self.index_path is not None:
+            return self.index_path
+        key = hashlib.sha256(str(self.annotations.resolve()).encode()).hexdigest()[:12]
+        return self.cache_dir / "index" / key
 
 
 def _find_config(start: Path) -> tuple[Path, dict] | None:
@@ -142,6 +178,12 @@ def load_settings(config_file: Path | None = None, cwd: Path | None = None) -> S
         value = getattr(settings, name)
         if isinstance(value, Path) and not value.is_absolute():
             updates[name] = (base / value).resolve()
+    # A project's own rubrics (and codebook) beside its config replace the shipped ones.
+    own = base / "guidelines"
+    if "guidelines" not in data and own.is_dir() and any(own.glob("*.yaml")):
+        updates["guidelines"] = own.resolve()
+        if "codebook" not in data and (own / "codebook.yaml").is_file():
+            updates["codebook"] = (own / "codebook.yaml").resolve()
     return settings.model_copy(update=updates)
 
 

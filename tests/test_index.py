@@ -20,6 +20,7 @@ from evaluator.config import Settings
 from evaluator.errors import CorpusIndexError, InputError
 from evaluator.index import Retriever, VectorStore, build_index, index_status, mmr_select
 from evaluator.index import build as build_module
+from evaluator.index.build import write_voice_embeddings
 from evaluator.types import Annotation
 
 DATA = Path(__file__).parent / "data" / "index"
@@ -56,8 +57,15 @@ def shared_cache(tmp_path_factory) -> Path:
 
 
 def _settings(root: Path, cache: Path, annotations: Path = ANNOTATIONS) -> Settings:
+    """Without the shipped voice vectors, so the embedding cache is what these tests see, and
+    without the similarity floor, so filters and relaxation show on every fixture voice."""
     return Settings(
-        corpus=CORPUS, annotations=annotations, index_path=root / "chroma", cache_dir=cache
+        corpus=CORPUS,
+        annotations=annotations,
+        index_path=root / "chroma",
+        cache_dir=cache,
+        voice_embeddings=root / "no-shipped-vectors.npz",
+        voice_min_similarity=-1.0,
     )
 
 
@@ -165,6 +173,46 @@ def test_embedding_cache_means_a_second_index_encodes_nothing(tmp_path, monkeypa
     assert second.encoded == 0 and second.cached == second.count == first.count
 
 
+def test_shipped_vectors_mean_a_first_build_encodes_nothing(tmp_path, shared_cache, monkeypatch):
+    """What makes a fresh install's first `score` fast: the voices' vectors ship with the corpus."""
+    settings = _settings(tmp_path, shared_cache).model_copy(
+        update={"voice_embeddings": tmp_path / "voices.npz"}
+    )
+    count, _ = write_voice_embeddings(settings)
+    assert count == len(_indexable(_annotations()))
+
+    def refuse(self, texts, **kwargs):
+        raise AssertionError("encoder called although every voice has a shipped vector")
+
+    monkeypatch.setattr("evaluator.index.embeddings.Embedder._encode_raw", refuse)
+    fresh = settings.model_copy(update={"cache_dir": tmp_path / "empty-cache"})
+    notices = []
+    report = build_index(fresh, on_start=lambda *counts: notices.append(counts))
+    assert report.encoded == 0 and report.cached == report.count == count
+    assert notices == [(count, 0)]
+
+
+def test_voices_under_the_similarity_floor_are_not_quoted(built):
+    floored = Retriever.open(built.model_copy(update={"voice_min_similarity": 0.3}))
+    try:
+        voices = floored.voices_for(text="the AI fed my delusions", conditions=["adhd"], k=3)
+        assert all(v.similarity >= 0.3 for v in voices)
+        assert floored.info()["voice_queries_below_floor"] == (0 if voices else 1)
+        off_topic = "Return the number of days in the given month of a proleptic Gregorian year."
+        assert floored.voices_for(text=off_topic, conditions=["autism"], k=3) == []
+        assert floored.query(off_topic, k=5) == []
+        info = floored.info()
+        assert info["min_similarity"] == 0.3 and info["voice_queries"] == 3
+        assert info["voice_queries_below_floor"] >= 2
+    finally:
+        floored.close()
+
+
+def _state(info: dict) -> dict:
+    """What `info()` says about the index itself (not this retriever's query counts)."""
+    return {key: value for key, value in info.items() if not key.startswith("voice_queries")}
+
+
 @pytest.mark.parametrize("rebuild", [False, True], ids=["incremental", "full"])
 def test_crash_mid_build_leaves_previous_index_usable(tmp_path, shared_cache, monkeypatch, rebuild):
     settings = _settings(
@@ -174,7 +222,7 @@ def test_crash_mid_build_leaves_previous_index_usable(tmp_path, shared_cache, mo
     before = Retriever.open(settings, auto_build=False)
     probe = "the app just repeats generic answers and ignores what I said"
     expected = before.query(probe, k=8)
-    expected_info = before.info()
+    expected_info = _state(before.info())
     before.close()
 
     # v2: every impact of the first half of the posts gets new labels (so new records).
@@ -199,7 +247,7 @@ def test_crash_mid_build_leaves_previous_index_usable(tmp_path, shared_cache, mo
     assert calls["n"] == 3
 
     during = Retriever.open(settings, auto_build=False)
-    assert during.info() == expected_info
+    assert _state(during.info()) == expected_info
     assert during.query(probe, k=8) == expected
     assert during.voices_for(text=probe, conditions=["anxiety"], k=3)
     during.close()
@@ -434,6 +482,11 @@ def test_cli_build_query_status(tmp_path, shared_cache, monkeypatch):
         monkeypatch, "--config", config, "index", "query", "delusions", "-k", "3"
     )
     assert code == 0 and "delusion" in out and "sim" in out
+
+    code, out, _ = run_cli(
+        monkeypatch, "--config", config, "index", "query", "delusions", "--min-similarity", "0.99"
+    )
+    assert code == 0 and "no voice is as similar as 0.99" in out
 
     code, out, _ = run_cli(monkeypatch, "--config", config, "index", "status", "--json")
     status = json.loads(out)

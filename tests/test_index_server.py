@@ -138,8 +138,49 @@ def test_build_query_status_through_a_chroma_server(chroma_url, tmp_path, monkey
         index_path=tmp_path / "never",
         chroma_url=chroma_url,
         cache_dir=tmp_path / "cache",
+        voice_min_similarity=-1.0,  # 42 fixture posts: few are near any one query
     )
     retriever = Retriever.open(settings, auto_build=False)
     voices = retriever.voices_for(text="it helps me plan my day", conditions=["adhd"], k=3)
     assert len(voices) == 3 and all(v.condition == "adhd" for v in voices)
+    assert not (tmp_path / "never").exists()
+
+
+def test_score_and_run_take_the_index_from_chroma_url(chroma_url, tmp_path, monkeypatch):
+    """`--chroma-url` on score and run: voices come from the server, no local index is made."""
+    config = tmp_path / "mheval.toml"
+    config.write_text(
+        f'corpus = "{DATA / "corpus.jsonl"}"\n'
+        f'annotations = "{DATA / "annotations.jsonl"}"\n'
+        f'index_path = "{tmp_path / "never"}"\n'
+        f'cache_dir = "{tmp_path / "cache"}"\n'
+        "voice_min_similarity = -1.0\n"
+    )
+    code, _, err = _cli(
+        monkeypatch, "--config", config, "index", "build", "--chroma-url", chroma_url
+    )
+    assert code == 0, err
+    chat = tmp_path / "chat.jsonl"
+    messages = [
+        {"role": "user", "content": "I have ADHD and I cannot start my tax return."},
+        {"role": "assistant", "content": "Let's break it into three small steps together."},
+    ]
+    chat.write_text(json.dumps({"id": "adhd-taxes", "messages": messages}) + "\n")
+    code, _, err = _cli(
+        monkeypatch, "--config", config, "score", chat, "--json", tmp_path / "score.json",
+        "--exit-zero", "--chroma-url", chroma_url,
+    )  # fmt: skip
+    assert code == 0, err
+    scored = json.loads((tmp_path / "score.json").read_text())
+    assert scored["index"]["url"] == chroma_url
+    assert any(v["user_voices"] for t in scored["transcripts"] for v in t["criteria"])
+
+    scenario = Path(__file__).parents[1] / "scenarios" / "adhd_break_down_task.yaml"
+    monkeypatch.chdir(Path(__file__).parents[1])  # python:examples.bot.bot is found from here
+    code, _, err = _cli(
+        monkeypatch, "--config", config, "run", scenario, "--target",
+        "python:examples.bot.bot:reply", "--out", tmp_path / "run.json", "--chroma-url", chroma_url,
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads((tmp_path / "run.json").read_text())["score"]["index"]["url"] == chroma_url
     assert not (tmp_path / "never").exists()

@@ -26,6 +26,7 @@ __all__ = [
     "RootGroup",
     "emit_json",
     "new_app",
+    "CHROMA_URL",
 ]
 
 console = Console(highlight=False)
@@ -53,11 +54,23 @@ class State:
     def reset_settings(self) -> None:
         self._settings = None
 
+    def override(self, **updates) -> None:
+        """Apply a command's flags (e.g. --chroma-url) to the settings every later call sees."""
+        self._settings = self.settings.model_copy(update=updates)
+
     def wants_json(self, local_flag: bool = False) -> bool:
         return self.json or local_flag
 
 
 state = State()
+
+#: `--chroma-url` of every command that opens the corpus index.
+CHROMA_URL = typer.Option(
+    None,
+    "--chroma-url",
+    help="Chroma server http://HOST:PORT holding the index (default: config chroma_url).",
+    show_default=False,
+)
 
 
 def examples(*lines: str) -> str:

@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 
 from evaluator import __version__
+from evaluator.cli import comment as _comment
 from evaluator.cli import corpus as _corpus
+from evaluator.cli import examples as _examples
 from evaluator.cli import findings as _findings
 from evaluator.cli import guidelines as _guidelines
 from evaluator.cli import index as _index
@@ -74,3 +76,5 @@ app.add_typer(_index.app, name="index")
 app.command("score", epilog=_score.SCORE_EXAMPLES)(_score.score)
 app.command("agreement", epilog=_score.AGREEMENT_EXAMPLES)(_score.agreement)
 _run.register(app)  # run, check, baseline, scenarios
+app.command("pr-comment", epilog=_comment.EPILOG)(_comment.pr_comment)
+app.add_typer(_examples.app, name="examples")

@@ -8,19 +8,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from evaluator.cli._common import console, emit_json, examples, new_app, state
+from evaluator.cli._common import CHROMA_URL, console, emit_json, examples, new_app, state
 
 __all__ = ["app"]
 
 app = new_app(
     "The corpus index: every impact quote of the annotations (the users' own words), with its "
-    "post and labels, in Chroma, searchable by meaning, condition and value. Embedded in "
-    "corpus_index/chroma by default; a Chroma server with --chroma-url."
+    "post and labels, in Chroma, searchable by meaning, condition and value. Embedded under the "
+    "user cache folder by default (see `mheval index status`); a Chroma server with --chroma-url."
 )
 
-_PATH = typer.Option(None, "--path", help="Embedded index folder (default: config index_path).")
-_URL = typer.Option(
-    None, "--chroma-url", help="Chroma server http://HOST:PORT (default: config chroma_url)."
+_PATH = typer.Option(
+    None, "--path", help="Embedded index folder (default: config index_path, else the cache)."
 )
 
 
@@ -49,7 +48,7 @@ def build(
         None, "--annotations", help="Annotations from `mheval mine` (default: config)."
     ),
     path: Path | None = _PATH,
-    chroma_url: str | None = _URL,
+    chroma_url: str | None = CHROMA_URL,
     rebuild: bool = typer.Option(
         False, "--rebuild", help="Re-index everything (also repairs a corrupt index)."
     ),
@@ -97,8 +96,15 @@ def query(
     perspective: str | None = typer.Option(None, "--perspective", help="e.g. dependency."),
     sentiment: str | None = typer.Option(None, "--sentiment", help="positive|negative|neutral"),
     k: int = typer.Option(5, "-k", "--top-k", min=1, max=200, help="How many voices."),
+    min_similarity: float | None = typer.Option(
+        None,
+        "--min-similarity",
+        min=-1.0,
+        max=1.0,
+        help="Hide voices less similar than this (default: config voice_min_similarity).",
+    ),
     path: Path | None = _PATH,
-    chroma_url: str | None = _URL,
+    chroma_url: str | None = CHROMA_URL,
     json_output: bool = typer.Option(False, "--json", help="Print the voices as JSON."),
 ) -> None:
     """Ranked user voices closest in meaning to TEXT, with labels, platform and post id.
@@ -106,7 +112,10 @@ def query(
     Builds the index from the shipped corpus first if it does not exist yet."""
     from evaluator.index import Retriever
 
-    retriever = Retriever.open(_settings(path, chroma_url))
+    settings = _settings(path, chroma_url)
+    if min_similarity is not None:
+        settings = settings.model_copy(update={"voice_min_similarity": min_similarity})
+    retriever = Retriever.open(settings)
     try:
         voices = retriever.query(
             text,
@@ -129,7 +138,12 @@ def query(
         )
         return
     if not voices:
-        console.print("[yellow]no voices match these filters[/yellow]")
+        reason = (
+            f"no voice is as similar as {info['min_similarity']} to this text (--min-similarity)"
+            if info["voice_queries_below_floor"]
+            else "no voices match these filters"
+        )
+        console.print(f"[yellow]{reason}[/yellow]")
         return
     table = Table(show_edge=False, show_lines=True)
     table.add_column("#", justify="right")
@@ -162,7 +176,7 @@ def query(
 )
 def status(
     path: Path | None = _PATH,
-    chroma_url: str | None = _URL,
+    chroma_url: str | None = CHROMA_URL,
     json_output: bool = typer.Option(False, "--json", help="Print the status as JSON."),
 ) -> None:
     """What the index holds: voices, model, codebook, build time, size, conditions."""

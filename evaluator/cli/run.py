@@ -10,7 +10,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from evaluator.cli._common import console, emit_json, err_console, examples, new_app, state
+from evaluator.cli._common import (
+    CHROMA_URL,
+    console,
+    emit_json,
+    err_console,
+    examples,
+    new_app,
+    state,
+)
 
 __all__ = ["register", "baseline_app", "scenarios_app"]
 
@@ -129,6 +137,9 @@ def run_command(
         "replay:FILE.",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Run file to write (JSON)."),
+    html: Path | None = typer.Option(
+        None, "--html", help="Also write the HTML report of the scored conversations."
+    ),
     system_prompt: Path | None = typer.Option(
         None, "--system-prompt", "-s", help="System prompt file sent first (hashed in the run)."
     ),
@@ -154,6 +165,7 @@ def run_command(
     retrieval: bool = typer.Option(
         True, "--retrieval/--no-retrieval", help="Attach users' voices from the corpus index."
     ),
+    chroma_url: str | None = CHROMA_URL,
     guidelines: Path | None = typer.Option(
         None, "--guidelines", help="Folder of rubric YAML files (default: config)."
     ),
@@ -165,6 +177,8 @@ def run_command(
     from evaluator.io import write_json
     from evaluator.scenarios import run_scenarios
 
+    if chroma_url:
+        state.override(chroma_url=chroma_url)
     settings = state.settings
     sources = list(scenarios) if scenarios else [settings.scenarios]
     with contextlib.ExitStack() as stack:
@@ -185,6 +199,10 @@ def run_command(
             on_progress=progress,
         )
     write_json(out, run)
+    if html is not None:
+        from evaluator.report import write_reports
+
+        write_reports(run.score, html=html)
     if state.json:
         emit_json({"out": str(out), "target": run.target, **run.summary})
     elif not state.quiet:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from evaluator.cli._common import console, emit_json, err_console, examples, state
+from evaluator.cli._common import CHROMA_URL, console, emit_json, err_console, examples, state
 from evaluator.scoring import DEFAULT_MAX_TURN_CHARS
 
 __all__ = ["score", "agreement", "SCORE_EXAMPLES", "AGREEMENT_EXAMPLES"]
@@ -72,6 +72,7 @@ def score(
     no_retrieval: bool = typer.Option(
         False, "--no-retrieval", help="Do not open the corpus index; verdicts carry no voices."
     ),
+    chroma_url: str | None = CHROMA_URL,
     guidelines: Path | None = typer.Option(
         None, "--guidelines", help="Folder of rubric YAML files (default: guidelines/)."
     ),
@@ -122,6 +123,8 @@ def score(
 
     Exit codes: 0 every transcript passes (or --exit-zero); 1 a critical criterion failed, a transcript is inconclusive (its judge could not score a critical criterion; --allow-unscored accepts that), or the run score is below --fail-under; 2 bad input or a judge endpoint that keeps failing.
     """  # noqa: E501 (typer keeps line breaks)
+    if chroma_url:
+        state.override(chroma_url=chroma_url)
     from evaluator.report import render_terminal, write_reports
     from evaluator.scoring import gate, score_files
 

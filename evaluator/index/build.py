@@ -33,13 +33,20 @@ from pydantic import ValidationError
 from evaluator import __version__
 from evaluator.config import Settings
 from evaluator.errors import CorpusIndexError, InputError
-from evaluator.index.embeddings import Embedder, model_info
+from evaluator.index.embeddings import Embedder, ShippedVectors, model_info, text_hash
 from evaluator.index.store import VOICES_PREFIX, VectorStore
 from evaluator.io import file_sha256, iter_jsonl, validation_error_to_message
 from evaluator.types import Annotation, Post
 from evaluator.types.index import IndexBuildReport, IndexManifest
 
-__all__ = ["IndexItem", "load_items", "build_index", "resolve_store", "index_status"]
+__all__ = [
+    "IndexItem",
+    "load_items",
+    "build_index",
+    "resolve_store",
+    "index_status",
+    "write_voice_embeddings",
+]
 
 _CONTEXT_CHARS = 240
 _CHUNK = 256
@@ -135,12 +142,27 @@ def load_items(annotations: Path, corpus: Path) -> tuple[list[IndexItem], str]:
     return items, codebook_version
 
 
+def write_voice_embeddings(settings: Settings, out: Path | None = None) -> tuple[int, int]:
+    """Write the vectors of every voice of `settings.annotations` to `out` (default:
+    `settings.voice_embeddings`): the maintainer's step after re-mining, so that a first index
+    build encodes nothing. Returns (voices written, of which newly encoded)."""
+    items, _ = load_items(settings.annotations, settings.corpus)
+    quotes = sorted({item.quote for item in items})
+    embedder = Embedder(settings.cache_dir / "embeddings", shipped=settings.voice_embeddings)
+    vectors, reused = embedder.encode(quotes)
+    if embedder.cache is not None:
+        embedder.cache.close()
+    shipped = {text_hash(quote): vector for quote, vector in zip(quotes, vectors, strict=True)}
+    ShippedVectors.write(out or settings.voice_embeddings, shipped, embedder.info)
+    return len(quotes), len(quotes) - reused
+
+
 def resolve_store(
     settings: Settings, *, path: Path | None = None, chroma_url: str | None = None
 ) -> VectorStore:
     """An explicit --chroma-url wins, then an explicit --path (embedded), then the config."""
     url = chroma_url or (None if path is not None else settings.chroma_url)
-    return VectorStore.connect(path=path or settings.index_path, url=url)
+    return VectorStore.connect(path=path or settings.index_folder(), url=url)
 
 
 def _progress(enabled: bool):
@@ -173,22 +195,21 @@ def build_index(
     chroma_url: str | None = None,
     rebuild: bool = False,
     progress: bool = False,
-    on_start: Callable[[int], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
 ) -> IndexBuildReport:
     """Index the impacts of `annotations` (default: settings); see the module doc for safety.
 
-    `on_start(n_items)` runs once the inputs are read, before any encoding (for notices).
+    `on_start(to_add, to_encode)` runs before any voice is added: how many voices go into the
+    index, and how many of them the shipped vectors lack (for notices).
     """
     started = time.perf_counter()
     corpus = Path(corpus or settings.corpus).resolve()
     annotations = Path(annotations or settings.annotations).resolve()
     items, codebook_version = load_items(annotations, corpus)
-    if on_start is not None:
-        on_start(len(items))
     store = resolve_store(settings, path=path, chroma_url=chroma_url)
     with _build_lock(store, settings.cache_dir):
         return _build(settings, store, items, codebook_version, corpus, annotations, rebuild,
-                      progress, started)  # fmt: skip
+                      progress, started, on_start)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -222,6 +243,7 @@ def _build(
     rebuild: bool,
     progress: bool,
     started: float,
+    on_start: Callable[[int, int], None] | None,
 ) -> IndexBuildReport:
     model = model_info()
     try:
@@ -284,7 +306,10 @@ def _build(
         store.close()
         return _report(store, previous, 0, 0, len(desired), 0, 0, False, started)
 
-    embedder = Embedder(settings.cache_dir / "embeddings")
+    embedder = Embedder(settings.cache_dir / "embeddings", shipped=settings.voice_embeddings)
+    if on_start is not None:
+        lacking = sum(text_hash(item.quote) not in embedder.shipped for item in to_add)
+        on_start(len(to_add), lacking)
     encoded = cached = 0
     with _progress(progress and bool(to_add)) as bar:
         task = bar.add_task("indexing user voices", total=len(to_add))

@@ -2,6 +2,10 @@
 
 `Retriever.open` checks the index before any query (present, readable, same embedding model)
 and builds it from the shipped corpus the first time if it is missing.
+
+Voices less similar to the query than `settings.voice_min_similarity` are never returned: the
+nearest voice under a narrow label filter can be unrelated (cosine 0.05), and quoting it as
+"what users say" would mislead. `info()` counts the queries that nothing passed.
 """
 
 from __future__ import annotations
@@ -24,13 +28,17 @@ from evaluator.types.index import IndexManifest
 
 __all__ = ["Retriever", "mmr_select", "estimate_build_seconds"]
 
-# Measured on the 2-core dev machine (BENCHMARKS.md, "Corpus index"); used only for the notice.
-_ITEMS_PER_SECOND = 45.0
+# Measured on the 2-core dev machine (BENCHMARKS.md, "Corpus index" and "First run"); used only
+# for the notice.
+_ENCODE_PER_SECOND = 45.0
+_INSERT_PER_SECOND = 1000.0
 _MODEL_LOAD_SECONDS = 10.0
 
 
-def estimate_build_seconds(items: int) -> int:
-    return math.ceil(_MODEL_LOAD_SECONDS + items / _ITEMS_PER_SECOND)
+def estimate_build_seconds(items: int, to_encode: int) -> int:
+    """Seconds to index `items` voices, of which `to_encode` have no shipped vector."""
+    encoding = _MODEL_LOAD_SECONDS + to_encode / _ENCODE_PER_SECOND if to_encode else 0.0
+    return math.ceil(items / _INSERT_PER_SECOND + encoding)
 
 
 def mmr_select(
@@ -107,10 +115,20 @@ def _annotations_changed(manifest, settings: Settings) -> bool:
 class Retriever:
     """Query the committed index. Open once per process; queries then take milliseconds."""
 
-    def __init__(self, store: VectorStore, manifest: IndexManifest, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        store: VectorStore,
+        manifest: IndexManifest,
+        embedder: Embedder,
+        *,
+        min_similarity: float = -1.0,
+    ) -> None:
         self.store = store
         self.manifest = manifest
         self.embedder = embedder
+        self.min_similarity = min_similarity
+        self._queries = 0
+        self._below_floor = 0  # queries with candidates, none as similar as min_similarity
         self._live = set(manifest.items.values())
         # Records outside the manifest (clean-up of an interrupted build still pending) can take
         # result slots; fetch that many more so filtering them out never shortens a result.
@@ -139,10 +157,10 @@ class Retriever:
                     file=store.location,
                 )
 
-            def notice(items: int) -> None:
+            def notice(items: int, to_encode: int) -> None:
                 sys.stderr.write(
                     f"index not found at {store.location}; building it from the shipped corpus "
-                    f"(once, ~{estimate_build_seconds(items)} s)\n"
+                    f"(once, ~{estimate_build_seconds(items, to_encode)} s)\n"
                 )
                 sys.stderr.flush()
 
@@ -173,11 +191,12 @@ class Retriever:
                 file=store.location,
             )
         # Queries are encoded in memory (~10 ms each); the disk cache serves builds.
-        return cls(store, manifest, Embedder(None))
+        return cls(store, manifest, Embedder(None), min_similarity=settings.voice_min_similarity)
 
     # --- queries ------------------------------------------------------------------------
 
     def _fetch(self, vector: np.ndarray, n: int, fields: dict[str, Sequence[str]]) -> list[Hit]:
+        """The `n` nearest live records under `fields`, all of them (floor not applied)."""
         hits = self.store.query(
             self.manifest.collection,
             vector,
@@ -187,6 +206,14 @@ class Retriever:
             _where(self.manifest.generation if self._slack else None, fields),
         )
         return [hit for hit in hits if hit.id in self._live][:n]
+
+    def _passing(self, hits: list[Hit]) -> list[Hit]:
+        return [hit for hit in hits if hit.similarity >= self.min_similarity]
+
+    def _count(self, candidates: bool, returned: int) -> None:
+        self._queries += 1
+        if candidates and not returned:
+            self._below_floor += 1
 
     def voices_for(
         self,
@@ -204,7 +231,8 @@ class Retriever:
         across fields). When fewer than `k` match, the filters relax step by step (drop
         perspectives, then values, keeping conditions) and the later steps fill the remaining
         places, so a criterion gets voices whenever its conditions have any. With `mmr`, each
-        step picks from its `fetch_k` nearest by maximal marginal relevance, for diversity."""
+        step picks from its `fetch_k` nearest by maximal marginal relevance, for diversity. Voices
+        under the similarity floor are dropped first, so fewer than `k` (or none) may come back."""
         if k <= 0:
             return []
         vector = self.embedder.encode_query(text)
@@ -215,6 +243,7 @@ class Retriever:
         ]
         chosen: list[Hit] = []
         tried: list[dict[str, list[str]]] = []
+        candidates = False
         for level in levels:
             normal = {f: sorted(set(v)) for f, v in level.items() if v}
             if normal in tried:
@@ -222,11 +251,9 @@ class Retriever:
             tried.append(normal)
             need = k - len(chosen)
             taken = {hit.id for hit in chosen}
-            pool = [
-                hit
-                for hit in self._fetch(vector, max(fetch_k, k) + len(chosen), level)
-                if hit.id not in taken
-            ]
+            fetched = self._fetch(vector, max(fetch_k, k) + len(chosen), level)
+            candidates = candidates or bool(fetched)
+            pool = [hit for hit in self._passing(fetched) if hit.id not in taken]
             if mmr and pool:
                 earlier = np.stack([hit.embedding for hit in chosen]) if chosen else None
                 picks = mmr_select(
@@ -241,6 +268,7 @@ class Retriever:
                 chosen.extend(pool[:need])
             if len(chosen) >= k:
                 break
+        self._count(candidates, len(chosen))
         return [_voice(hit) for hit in chosen]
 
     def query(
@@ -253,7 +281,8 @@ class Retriever:
         sentiment: str | None = None,
         k: int = 5,
     ) -> list[UserVoice]:
-        """The `k` voices most similar to `text` that carry exactly the given labels."""
+        """The `k` voices most similar to `text` that carry exactly the given labels, as similar
+        as the floor at least."""
         if k <= 0:
             return []
         fields = {
@@ -262,10 +291,14 @@ class Retriever:
             "perspective": [perspective] if perspective else [],
             "sentiment": [sentiment] if sentiment else [],
         }
-        return [_voice(hit) for hit in self._fetch(self.embedder.encode_query(text), k, fields)]
+        fetched = self._fetch(self.embedder.encode_query(text), k, fields)
+        passing = self._passing(fetched)
+        self._count(bool(fetched), len(passing))
+        return [_voice(hit) for hit in passing]
 
     def info(self) -> dict[str, Any]:
-        """What a result file records about the index it cited."""
+        """What a result file records about the index it cited, and how many voice queries had
+        candidates but none as similar as the floor (their verdicts quote no user)."""
         manifest = self.manifest
         return {
             "embedding_model": manifest.embedding_model.name,
@@ -276,6 +309,9 @@ class Retriever:
             "generation": manifest.generation,
             "backend": self.store.backend,
             "url" if self.store.url else "path": self.store.location,
+            "min_similarity": self.min_similarity,
+            "voice_queries": self._queries,
+            "voice_queries_below_floor": self._below_floor,
         }
 
     def close(self) -> None:
