@@ -131,13 +131,17 @@ def _verdict(verdict: Verdict, titles: dict[str, str], result: TranscriptResult)
     return lines
 
 
-def _transcript(result: TranscriptResult, titles: dict[str, str]) -> list[str]:
-    lines = [
+def _header(result: TranscriptResult) -> list[str]:
+    return [
         f'<a id="{_anchor(result.id)}"></a>',
         "",
         f"## {result.id} — {result.verdict.upper()} (score {format_score(result.score)})",
         "",
     ]
+
+
+def _transcript(result: TranscriptResult, titles: dict[str, str]) -> list[str]:
+    lines = _header(result)
     facts = [f"conditions: {', '.join(result.conditions) or 'none'}"]
     if result.detection.get("conditions_source"):
         facts[0] += f" ({result.detection['conditions_source']})"
@@ -184,11 +188,8 @@ _ORDER = {"fail": 0, "inconclusive": 1, "error": 2, "pass": 3}
 
 def _compact(result: TranscriptResult, titles: dict[str, str]) -> list[str]:
     """A transcript in a few lines: its header and the verdicts that did not pass."""
-    lines = [
-        f'<a id="{_anchor(result.id)}"></a>',
-        "",
-        f"## {result.id} — {result.verdict.upper()} (score {format_score(result.score)})",
-        "",
+    lines = _header(result)
+    lines += [
         "_Shortened to fit the size budget: the conversation is in the HTML or JSON report._",
         "",
     ]
