@@ -18,10 +18,17 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evaluator.errors import ConfigError
+from evaluator.errors import ConfigError, InputError
 from evaluator.io import validation_error_to_message
 
-__all__ = ["Settings", "load_settings", "project_root", "cache_root", "setup_offline_env"]
+__all__ = [
+    "Settings",
+    "load_settings",
+    "project_root",
+    "cache_root",
+    "writable_output",
+    "setup_offline_env",
+]
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -33,10 +40,25 @@ def project_root() -> Path:
     override = os.environ.get("MHEVAL_HOME")
     if override:
         return Path(override).expanduser().resolve()
+    return _bundled_data() or _CHECKOUT
+
+
+def _bundled_data() -> Path | None:
     bundled = resources.files("evaluator").joinpath("_data")
-    if isinstance(bundled, Path) and bundled.is_dir():
-        return bundled
-    return _CHECKOUT
+    return bundled if isinstance(bundled, Path) and bundled.is_dir() else None
+
+
+def writable_output(path: Path) -> Path:
+    """`path`, unless it lies in an installed package's shipped data: `findings` or `guidelines
+    build` without --out would otherwise overwrite site-packages (and lose it on upgrade)."""
+    bundled = _bundled_data()
+    if bundled is not None and path.resolve().is_relative_to(bundled.resolve()):
+        raise InputError(
+            "is the installed package's shipped data; write to a folder of yours with --out",
+            file=path,
+            field="out",
+        )
+    return path
 
 
 def cache_root() -> Path:

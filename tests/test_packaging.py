@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluator.config import Settings, cache_root, load_settings, project_root
+from evaluator import config
+from evaluator.config import Settings, cache_root, load_settings, project_root, writable_output
 from evaluator.errors import InputError
 from evaluator.examples import copy_examples
 from evaluator.index import load_items
@@ -23,6 +24,19 @@ def test_checkout_is_the_data_root_and_mheval_home_overrides_it(monkeypatch, tmp
     assert Settings().codebook == ROOT / "guidelines" / "codebook.yaml"
     monkeypatch.setenv("MHEVAL_HOME", str(tmp_path))
     assert Settings().guidelines == tmp_path / "guidelines"
+
+
+def test_installed_data_is_never_a_default_output(monkeypatch, tmp_path):
+    """`findings` / `guidelines build` without --out must not overwrite the installed data."""
+    bundled = tmp_path / "site-packages" / "evaluator" / "_data"
+    (bundled / "guidelines").mkdir(parents=True)
+    monkeypatch.delenv("MHEVAL_HOME", raising=False)
+    monkeypatch.setattr(config, "_bundled_data", lambda: bundled)
+    assert project_root() == bundled
+    with pytest.raises(InputError, match="--out") as info:
+        writable_output(Settings().guidelines)
+    assert info.value.field == "out"
+    assert writable_output(tmp_path / "mine") == tmp_path / "mine"
 
 
 def test_cache_folder_from_env_then_xdg_then_home(monkeypatch, tmp_path):

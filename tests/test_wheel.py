@@ -122,9 +122,14 @@ def test_installed_mheval_from_an_empty_folder(user):
     assert result["index"]["voice_queries"] > 0
     voices = [v for t in result["transcripts"] for c in t["criteria"] for v in c["user_voices"]]
     assert voices and min(v["similarity"] for v in voices) >= result["index"]["min_similarity"]
+    if result["index"]["voice_queries_below_floor"]:
+        assert "found none as similar as" in first.stdout
     status = json.loads(_mheval(user, "index", "status", "--json").stdout)
     assert status["count"] == result["index"]["count"]  # built from the shipped vectors
     assert not list(user["site"].glob("evaluator/_data/**/chroma*"))  # nothing in the package
+    findings = user["site"] / "evaluator" / "_data" / "corpus_index" / "findings" / "findings.json"
+    refused = _mheval(user, "guidelines", "build", findings, check=False)
+    assert refused.returncode == 2 and "shipped data" in refused.stderr
 
     _mheval(
         user, "run", "--target", "python:examples.bot.bot:reply",

@@ -110,6 +110,7 @@ def findings(
     per-product sentiment; a comparison with the seed paper. Writes findings.json, findings.md
     and heatmaps.
     """
+    from evaluator.config import writable_output
     from evaluator.findings import run_findings
 
     settings = state.settings
@@ -117,7 +118,7 @@ def findings(
         codebook = settings.codebook
     output = run_findings(
         annotations or settings.annotations,
-        out or settings.findings,
+        writable_output(out or settings.findings),
         min_support=min_support,
         alpha=alpha,
         reference=reference,

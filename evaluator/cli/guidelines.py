@@ -47,9 +47,10 @@ def build(
 ) -> None:
     """Generate base.yaml and one rubric per condition from findings, apply overrides, and
     write versioned YAML plus the JSON schemas."""
+    from evaluator.config import writable_output
     from evaluator.guidelines import run_build
 
-    directory = _guidelines_dir(out)
+    directory = writable_output(_guidelines_dir(out))
     result = run_build(findings, directory, overrides=overrides)
     if state.wants_json():
         emit_json(
@@ -310,9 +311,10 @@ def schema(
     ),
 ) -> None:
     """Export JSON schemas of rubric and overrides files, for editor validation."""
+    from evaluator.config import writable_output
     from evaluator.guidelines import export_schemas
 
-    paths = export_schemas(_guidelines_dir(out))
+    paths = export_schemas(writable_output(_guidelines_dir(out)))
     if state.wants_json():
         emit_json([str(p) for p in paths])
     elif not state.quiet:
