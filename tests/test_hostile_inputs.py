@@ -114,7 +114,7 @@ def test_deep_yaml_and_toml_are_refused_too(cli, tmp_path):
     scenario = tmp_path / "s.yaml"
     scenario.write_text("id: s\nextra: " + "[" * 5000 + "]" * 5000 + "\n")
     line = one_line_error(cli("scenarios", "validate", scenario))
-    assert "s.yaml" in line and "nested" in line
+    assert "s.yaml" in line and "nest" in line  # libyaml's own limit, or ours
     config = tmp_path / "mheval.toml"
     config.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
     line = one_line_error(cli("--config", config, "score", EXAMPLES, "--no-retrieval"))
