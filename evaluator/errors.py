@@ -13,6 +13,7 @@ Exit codes of every command:
     2    bad input: a file, argument or setting is wrong (an `EvaluatorError`)
     70   internal error: a bug in mheval (EX_SOFTWARE of sysexits.h)
     130  interrupted (Ctrl-C, SIGINT); 143 terminated (SIGTERM). Temporary files are removed.
+    141  stdout was closed (`mheval ... | head`), as a shell reports SIGPIPE
 
     EvaluatorError            base; exit code 2
     ├── InputError            a file or argument the user gave is wrong (malformed, wrong schema)
@@ -33,6 +34,7 @@ __all__ = [
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_TERMINATED",
+    "EXIT_BROKEN_PIPE",
     "Terminated",
     "EvaluatorError",
     "InputError",
@@ -48,6 +50,7 @@ EXIT_INPUT = 2
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+EXIT_BROKEN_PIPE = 141
 
 
 class Terminated(KeyboardInterrupt):

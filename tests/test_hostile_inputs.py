@@ -70,7 +70,7 @@ def _run_record() -> RunRecord:
 @pytest.fixture
 def deep_transcript(tmp_path) -> Path:
     path = tmp_path / "deep.jsonl"
-    path.write_text('{"id": "a", "messages": %s, "extra": %s}\n' % (json.dumps(MESSAGES), DEEP))
+    path.write_text(f'{{"id": "a", "messages": {json.dumps(MESSAGES)}, "extra": {DEEP}}}\n')
     return path
 
 
@@ -149,7 +149,7 @@ def test_json_size_limits(cli, tmp_path, monkeypatch):
 
 def test_a_five_thousand_digit_id(cli, tmp_path):
     path = tmp_path / "bigid.jsonl"
-    path.write_text('{"id": %s, "messages": %s}\n' % ("9" * 5000, json.dumps(MESSAGES)))
+    path.write_text(f'{{"id": {"9" * 5000}, "messages": {json.dumps(MESSAGES)}}}\n')
     line = one_line_error(cli("score", path, "--no-retrieval"))
     assert "bigid.jsonl:1" in line and ": id:" in line and "5000" in line
 
@@ -160,7 +160,7 @@ def test_a_five_thousand_digit_id(cli, tmp_path):
 )
 def test_id_type_and_length(cli, tmp_path, raw, message):
     path = tmp_path / "t.jsonl"
-    path.write_text('{"id": %s, "messages": %s}\n' % (raw, json.dumps(MESSAGES)))
+    path.write_text(f'{{"id": {raw}, "messages": {json.dumps(MESSAGES)}}}\n')
     line = one_line_error(cli("score", path, "--no-retrieval"))
     assert ": id:" in line and message in line
 
@@ -327,7 +327,7 @@ def test_other_inputs_that_are_pipes(cli, tmp_path):
     write_json(run, _run_record())
     for args in (
         ("check", pipe, "--baseline", run),
-        ("agreement", run, pipe),
+        ("agreement", pipe, run),
         ("--config", pipe, "score", EXAMPLES),
         ("corpus", "ingest", pipe, "--out", tmp_path / "c.jsonl"),
     ):
@@ -376,7 +376,9 @@ def bad_bots(tmp_path, monkeypatch):
         ("interrupts", "KeyboardInterrupt"),
     ],
 )
-def test_a_bot_that_exits_raises_or_hangs_fails_its_scenarios(cli, tmp_path, bad_bots, bot, message):
+def test_a_bot_that_exits_raises_or_hangs_fails_its_scenarios(
+    cli, tmp_path, bad_bots, bot, message
+):
     from evaluator.scenarios import read_run
 
     config = tmp_path / "mheval.toml"
@@ -524,7 +526,9 @@ def test_sigterm_during_corpus_ingest_leaves_no_temp_file(tmp_path):
     )
     out = tmp_path / "corpus.jsonl"
     out.write_text("old\n")
-    status, err = _interrupt_mid_write(tmp_path, signal.SIGTERM, "corpus", "ingest", source, "-o", out)
+    status, err = _interrupt_mid_write(
+        tmp_path, signal.SIGTERM, "corpus", "ingest", source, "--text-col", "text", "-o", out
+    )
     assert status == EXIT_TERMINATED, err
     assert out.read_text() == "old\n"
     assert _temps(tmp_path) == []

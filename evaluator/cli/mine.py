@@ -8,7 +8,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from evaluator.cli._common import console, emit_json, err_console, examples, new_app, state
+from evaluator.cli._common import (
+    check_output_paths,
+    console,
+    emit_json,
+    err_console,
+    examples,
+    new_app,
+    state,
+)
 
 __all__ = ["app"]
 
@@ -180,6 +188,7 @@ def run(
 
     from evaluator.mine.pipeline import mine, partial_path
 
+    check_output_paths(out=out)
     settings = state.settings
     as_json = state.wants_json(json_flag)
     with ExitStack() as stack:

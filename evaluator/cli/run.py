@@ -10,7 +10,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from evaluator.cli._common import console, emit_json, err_console, examples, new_app, state
+from evaluator.cli._common import (
+    check_output_paths,
+    console,
+    emit_json,
+    err_console,
+    examples,
+    new_app,
+    state,
+)
 
 __all__ = ["register", "baseline_app", "scenarios_app"]
 
@@ -165,6 +173,7 @@ def run_command(
     from evaluator.io import write_json
     from evaluator.scenarios import run_scenarios
 
+    check_output_paths(out=out)
     settings = state.settings
     sources = list(scenarios) if scenarios else [settings.scenarios]
     with contextlib.ExitStack() as stack:
@@ -286,6 +295,7 @@ def check_command(
     from evaluator.io import atomic_write
     from evaluator.scenarios import read_run
 
+    check_output_paths(junit=junit, markdown=markdown)
     report = check_run(
         read_run(run),
         read_run(baseline),
@@ -331,6 +341,7 @@ def bless_command(
     from evaluator.io import write_json
     from evaluator.scenarios import bless, read_run
 
+    check_output_paths(out=out)
     blessed = bless(read_run(run))
     write_json(out, blessed)
     if state.json:
@@ -451,6 +462,7 @@ def schema_command(
     from evaluator.io import write_json
     from evaluator.scenarios import scenario_json_schema
 
+    check_output_paths(out=out)
     schema = scenario_json_schema()
     if out is None:
         emit_json(schema)

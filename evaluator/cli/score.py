@@ -7,7 +7,14 @@ from pathlib import Path
 
 import typer
 
-from evaluator.cli._common import console, emit_json, err_console, examples, state
+from evaluator.cli._common import (
+    check_output_paths,
+    console,
+    emit_json,
+    err_console,
+    examples,
+    state,
+)
 from evaluator.scoring import DEFAULT_MAX_TURN_CHARS
 
 __all__ = ["score", "agreement", "SCORE_EXAMPLES", "AGREEMENT_EXAMPLES"]
@@ -116,6 +123,7 @@ def score(
     from evaluator.report import render_terminal, write_reports
     from evaluator.scoring import score_files
 
+    check_output_paths(json=json_file, markdown=markdown, html=html, junit=junit)
     update, bar = _progress()
     with bar:
         run = score_files(
@@ -171,6 +179,7 @@ def agreement(
     from evaluator.agreement import agreement_files
     from evaluator.io import write_json
 
+    check_output_paths(json=json_file)
     report = agreement_files(scores, labels, partial_as=partial_as.value)
     if json_file is not None:
         write_json(json_file, report)
