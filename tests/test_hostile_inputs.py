@@ -438,6 +438,18 @@ def test_an_unexpected_exception_is_one_line_and_exit_70(cli, monkeypatch):
     assert "Traceback" in debug.output and "boom" in debug.output
 
 
+def test_usage_errors_stay_click_s_own_exit_2(cli):
+    """The guard lets click's usage errors through: exit 2 with click's message, not 70."""
+    for args, message in (
+        (("score", EXAMPLES, "--no-such-option"), "No such option"),
+        (("score", EXAMPLES, "--samples", "99"), "--samples"),
+        (("no-such-command",), "No such command"),
+    ):
+        result = cli(*args)
+        assert result.exit_code == EXIT_INPUT, result.output
+        assert message in result.output and "internal error" not in result.output
+
+
 def test_exit_codes_are_in_the_help(cli):
     text = cli("--help").output
     for code in ("0", "1", "2", "70"):

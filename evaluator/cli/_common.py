@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,27 @@ EXIT_CODES_HELP = (
 )
 
 
+def _click_exceptions() -> tuple[type[BaseException], ...]:
+    """The exceptions click uses for exits and usage errors: typer's own, click's, and those of
+    the click that recent typer versions vendor as `typer._click`."""
+    import importlib
+
+    found: list[type[BaseException]] = [typer.Exit, typer.Abort]
+    for name in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        for attr in ("Exit", "Abort", "ClickException"):
+            cls = getattr(module, attr, None)
+            if isinstance(cls, type) and issubclass(cls, BaseException):
+                found.append(cls)
+    return tuple(dict.fromkeys(found))
+
+
+_CLICK_EXCEPTIONS = _click_exceptions()
+
+
 def _one_line(text: str, limit: int = 300) -> str:
     first = text.strip().splitlines()[0] if text.strip() else ""
     return first if len(first) <= limit else first[: limit - 1] + "…"
@@ -132,17 +154,12 @@ class RootGroup(TyperGroup):
                 raise
             err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
-        except (
-            typer.Exit,
-            typer.Abort,
-            click.exceptions.Exit,
-            click.exceptions.Abort,
-            click.ClickException,
-        ):
-            raise  # typer's and click's own: exit codes and usage errors
+        except _CLICK_EXCEPTIONS:
+            raise  # typer's and click's own: exit codes and usage errors (exit 2)
         except BrokenPipeError:
             # `mheval ... | head`: the reader left; not a bug, and not a verdict either
-            sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)
+            with contextlib.suppress(Exception):
+                sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)
             raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except KeyboardInterrupt as exc:
             terminated = isinstance(exc, Terminated)
