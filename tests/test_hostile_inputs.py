@@ -330,6 +330,8 @@ def test_other_inputs_that_are_pipes(cli, tmp_path):
         ("agreement", pipe, run),
         ("--config", pipe, "score", EXAMPLES),
         ("corpus", "ingest", pipe, "--out", tmp_path / "c.jsonl"),
+        ("scenarios", "validate", pipe),
+        ("run", SCENARIOS / "scenarios", "-t", f"replay:{pipe}", "-o", tmp_path / "r.json"),
     ):
         line = one_line_error(cli(*args))
         assert "not a regular file" in line, args

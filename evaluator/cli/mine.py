@@ -209,13 +209,16 @@ def run(
                 restart=restart,
                 progress=progress,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            from evaluator.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
+
             stack.close()
             err_console.print(
                 f"[yellow]interrupted:[/yellow] finished rows are kept in "
                 f"{escape(str(partial_path(out)))}; run the same command again to continue."
             )
-            raise typer.Exit(130) from None
+            terminated = isinstance(exc, Terminated)
+            raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
     if as_json:
         emit_json(report)
     elif not state.quiet:
