@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import gzip
 import io
 import json
@@ -74,6 +75,8 @@ MAX_JSONL_LINE_CHARS = 64 * 1024 * 1024
 _MAX_INT_DIGITS = 4300
 
 _GZIP_MAGIC = b"\x1f\x8b"
+# A full disk or quota is the user's to fix, not a bug.
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def _is_gzip(path: Path) -> bool:
@@ -210,8 +213,10 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
             os.replace(tmp, path)
         except IsADirectoryError:
             raise InputError("is a folder; give a file name", file=path) from None
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+            raise InputError(f"cannot write: {exc.strerror}", file=path) from None
         raise
     finally:
         with _LIVE_LOCK:

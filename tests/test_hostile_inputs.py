@@ -265,6 +265,21 @@ def test_score_output_at_unwritable_paths(cli, tmp_path, spy_scoring):
     assert spy_scoring == []
 
 
+def test_a_full_disk_is_bad_input_not_a_crash(cli, tmp_path, monkeypatch):
+    import errno
+
+    import evaluator.io as io
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(io.os, "fsync", full)
+    out = tmp_path / "result.json"
+    line = one_line_error(cli("score", EXAMPLES, "--no-retrieval", "--json", out, "--exit-zero"))
+    assert "result.json" in line and "No space left" in line
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_output_checks_of_the_other_commands(cli, tmp_path):
     run = tmp_path / "run.json"
     write_json(run, _run_record())
