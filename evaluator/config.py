@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evaluator.errors import ConfigError, InputError
-from evaluator.io import validation_error_to_message
+from evaluator.errors import ConfigError, EvaluatorError, InputError
+from evaluator.io import check_depth, check_readable_file, validation_error_to_message
 
 __all__ = [
     "Settings",
@@ -160,28 +160,51 @@ def _find_config(start: Path) -> tuple[Path, dict] | None:
             return candidate, _read_toml(candidate)
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
-            section = _read_toml(pyproject).get("tool", {}).get("mheval")
+            section = _tool_section(pyproject, _read_toml(pyproject))
             if section is not None:
                 return pyproject, section
     return None
 
 
 def _read_toml(path: Path) -> dict:
+    check_readable_file(path, error=ConfigError)
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"malformed TOML: {exc}", file=path) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "TOML files are UTF-8",
+            file=path,
+        ) from None
+    except RecursionError:
+        raise ConfigError("TOML nested too deeply", file=path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=path) from None
+    try:
+        return check_depth(data, file=path, what="TOML")
+    except EvaluatorError as exc:
+        raise ConfigError(exc.message, file=path) from None
+
+
+def _tool_section(path: Path, data: dict):
+    """`[tool.mheval]` of a pyproject.toml, or None; a `tool` that is not a table is an error."""
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError("`tool` must be a table", file=path, field="tool")
+    return tool.get("mheval")
 
 
 def load_settings(config_file: Path | None = None, cwd: Path | None = None) -> Settings:
     """Build Settings from the config file (explicit, or found upwards from `cwd`)."""
     if config_file is not None:
-        if not config_file.is_file():
+        if not config_file.exists():
             raise ConfigError("config file not found", file=config_file)
         data = _read_toml(config_file)
         if config_file.name == "pyproject.toml":
-            data = data.get("tool", {}).get("mheval", {})
+            data = _tool_section(config_file, data) or {}
         found = (config_file, data)
     else:
         found = _find_config((cwd or Path.cwd()).resolve())

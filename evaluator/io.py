@@ -1,17 +1,30 @@
 """File IO shared by every stage: atomic writes, streaming JSONL (plain or gzip), strict YAML.
 
 Stages never write an artefact in place: they write a temporary file beside the target and rename
-it, so an interrupted run leaves either the old file or the new one, never half of one.
+it, so an interrupted run leaves either the old file or the new one, never half of one. The
+temporary file (``.NAME.PID-XXXX.tmp``) is removed on any exception, on Ctrl-C and SIGTERM
+(`remove_temp_files`, called by the console script's signal handler and at exit); one left by a
+killed process is removed by the next successful write of the same file.
+
+Every reader refuses hostile input with an `InputError` naming the file (and line): folders,
+named pipes and devices, `.gz` files that are not gzip or are cut short, JSON nested deeper than
+`MAX_JSON_DEPTH`, JSON documents over `MAX_JSON_DOCUMENT_CHARS` and JSONL lines over
+`MAX_JSONL_LINE_CHARS`.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import errno
 import gzip
 import io
 import json
 import os
+import re
 import tempfile
+import threading
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -22,7 +35,16 @@ from pydantic import BaseModel, ValidationError
 from evaluator.errors import ConfigError, InputError
 
 __all__ = [
+    "MAX_JSON_DEPTH",
+    "MAX_JSON_DOCUMENT_CHARS",
+    "MAX_JSONL_LINE_CHARS",
     "atomic_write",
+    "remove_temp_files",
+    "check_writable",
+    "check_readable_file",
+    "parse_json",
+    "check_depth",
+    "bounded_lines",
     "open_text",
     "iter_jsonl",
     "write_jsonl",
@@ -42,20 +64,128 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
+#: Deepest nesting of lists and objects a JSON, YAML or TOML input may have. Real exports nest a
+#: dozen levels (a Reddit listing with its comment tree); thousands exhaust the parser's stack.
+MAX_JSON_DEPTH = 200
+#: Largest JSON document read whole (run files, JSON exports); JSONL streams instead.
+MAX_JSON_DOCUMENT_CHARS = 512 * 1024 * 1024
+#: Longest JSONL line (one conversation or post).
+MAX_JSONL_LINE_CHARS = 64 * 1024 * 1024
+# The digits Python converts to an int (sys.get_int_max_str_digits(), 4300 by default).
+_MAX_INT_DIGITS = 4300
+
+_GZIP_MAGIC = b"\x1f\x8b"
+# A full disk or quota is the user's to fix, not a bug.
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
 def _is_gzip(path: Path) -> bool:
     return path.suffix == ".gz"
+
+
+# --- temporary files ---------------------------------------------------------------------------
+
+_LIVE_TEMPS: set[Path] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def remove_temp_files() -> None:
+    """Delete the temporary files of atomic writes still open in this process.
+
+    Safe to call from a signal handler (no lock is waited on) and at exit; a write whose temp
+    file was removed fails instead of renaming.
+    """
+    for tmp in list(_LIVE_TEMPS):
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+atexit.register(remove_temp_files)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, owned by someone else
+        return True
+    return True
+
+
+def _sweep_stale_temps(path: Path) -> None:
+    """Remove `.NAME.PID-XXXX.tmp` beside `path` left by processes that no longer run."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(\d+)-[^./]+\.tmp")
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    prefix = f".{path.name}."
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        match = pattern.fullmatch(entry.name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        if pid != os.getpid() and not _pid_alive(pid):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _nearest_existing(path: Path) -> Path:
+    for folder in (path, *path.parents):
+        if folder.exists() or folder.is_symlink():
+            return folder
+    return Path.cwd()
+
+
+def check_writable(path: str | Path, *, field: str | None = None) -> None:
+    """Refuse an output path that cannot be written, before any work is done.
+
+    A folder, a pipe or device, a parent that is a file, or a folder this process cannot create
+    files in is an `InputError` naming the path and `field` (the option).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder; give a file name", file=path, field=field)
+    if path.exists() and not path.is_file():
+        raise InputError(
+            "is not a regular file (a named pipe, socket or device)", file=path, field=field
+        )
+    folder = _nearest_existing(path.parent)
+    if not folder.is_dir():
+        raise InputError(f"cannot write: {folder} is not a folder", file=path, field=field)
+    try:  # os.access says yes to root on a read-only or virtual file system: really try
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write in {folder}: {exc.strerror or exc}", file=path, field=field
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Open a temp file next to `path`; on success fsync and rename over `path`, else delete it.
 
-    A `.gz` suffix writes gzip. Binary modes ("wb") are supported.
+    A `.gz` suffix writes gzip. Binary modes ("wb") are supported. A path that cannot be written
+    (its folder cannot be created, it is a folder) is an `InputError`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise InputError("is a folder; give a file name", file=path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent
+        )
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", file=path) from None
     tmp = Path(tmp_name)
+    with _LIVE_LOCK:
+        _LIVE_TEMPS.add(tmp)
     # mkstemp creates 0600; give the artefact the permissions a plain open() would.
     umask = os.umask(0)
     os.umask(umask)
@@ -79,26 +209,174 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
                     handle.detach()
             raw.flush()
             os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        try:
+            os.replace(tmp, path)
+        except IsADirectoryError:
+            raise InputError("is a folder; give a file name", file=path) from None
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+            raise InputError(f"cannot write: {exc.strerror}", file=path) from None
         raise
+    finally:
+        with _LIVE_LOCK:
+            _LIVE_TEMPS.discard(tmp)
+    _sweep_stale_temps(path)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def check_readable_file(path: str | Path, *, field: str | None = None, error=InputError) -> Path:
+    """`path` as a Path if it is an existing regular file; else `error` saying what it is.
+
+    A named pipe or device would block or never end: it is refused, not opened.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise error("file not found", file=path, field=field)
+    if path.is_dir():
+        raise error("expected a file, got a directory", file=path, field=field)
+    if not path.is_file():
+        raise error(
+            "not a regular file (a named pipe, socket or device); give a file",
+            file=path,
+            field=field,
+        )
+    return path
+
+
+class _CheckedGzipFile(gzip.GzipFile):
+    """A gzip reader whose corrupt or truncated data is an `InputError` naming the file."""
+
+    def _checked(self, method, *args):
+        try:
+            return method(*args)
+        except (OSError, EOFError, zlib.error) as exc:
+            if isinstance(exc, EOFError):
+                reason = "the file is cut short"
+            else:
+                reason = str(exc) or type(exc).__name__
+            raise InputError(f"corrupt gzip data ({reason})", file=self.name) from None
+
+    def read(self, size=-1):
+        return self._checked(super().read, size)
+
+    def read1(self, size=-1):
+        return self._checked(super().read1, size)
+
+    def readinto(self, b):
+        return self._checked(super().readinto, b)
+
+    def readline(self, size=-1):
+        return self._checked(super().readline, size)
+
+    def peek(self, n):
+        return self._checked(super().peek, n)
 
 
 def open_text(path: str | Path) -> IO[str]:
     """Open a text file (gzip if `.gz`), decoding UTF-8 and replacing undecodable bytes.
 
     Exports from real platforms are sometimes Latin-1 or cut mid-character; a replacement
-    character is better than refusing the whole file.
+    character is better than refusing the whole file. A `.gz` file must start with the gzip
+    magic bytes; corrupt or truncated gzip data is an `InputError` when it is read.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", file=path)
-    if path.is_dir():
-        raise InputError("expected a file, got a directory", file=path)
+    path = check_readable_file(path)
     if _is_gzip(path):
-        return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
-    return open(path, encoding="utf-8-sig", errors="replace", newline="")
+        try:
+            with open(path, "rb") as raw:
+                magic = raw.read(2)
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", file=path) from None
+        if magic != _GZIP_MAGIC:
+            raise InputError(
+                "not a gzip file (the name ends in .gz, the content is not gzip); "
+                "rename it without .gz or compress it",
+                file=path,
+            )
+        gz = _CheckedGzipFile(str(path), "rb")
+        return io.TextIOWrapper(gz, encoding="utf-8-sig", errors="replace")
+    try:
+        return open(path, encoding="utf-8-sig", errors="replace", newline="")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=path) from None
+
+
+def check_depth(value: Any, *, file=None, line: int | None = None, what: str = "JSON") -> Any:
+    """`value` if its lists and objects nest at most `MAX_JSON_DEPTH` deep, else `InputError`.
+
+    Iterative, and each container is visited once (YAML aliases can share or even contain
+    themselves).
+    """
+    if not isinstance(value, dict | list):
+        return value
+    seen: set[int] = set()
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise InputError(
+                f"{what} nested too deeply (more than {MAX_JSON_DEPTH} levels)",
+                file=file,
+                line=line,
+            )
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return value
+
+
+class LongNumber(str):
+    """A JSON integer with more digits than Python converts (4300), kept as its digits so that
+    the field holding it can say so (`id: ... 5000 characters long`)."""
+
+
+def _parse_int(digits: str) -> int | str:
+    if len(digits.lstrip("-")) > _MAX_INT_DIGITS:
+        return LongNumber(digits)
+    return int(digits)
+
+
+def parse_json(text: str, *, file=None, line: int | None = None) -> Any:
+    """`json.loads` with the limits of every reader: depth, and integers of any length.
+
+    Malformed or too deeply nested text is an `InputError` naming `file` (and `line`, for JSONL).
+    """
+    try:
+        value = json.loads(text, parse_int=_parse_int)
+    except json.JSONDecodeError as exc:
+        where = line if line is not None else exc.lineno
+        detail = f" at column {exc.colno}" if line is not None else ""
+        raise InputError(f"malformed JSON ({exc.msg}{detail})", file=file, line=where) from None
+    except RecursionError:
+        raise InputError(
+            f"JSON nested too deeply (more than {MAX_JSON_DEPTH} levels)", file=file, line=line
+        ) from None
+    # a cheap test first: fewer brackets than the limit cannot nest deeper than it
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        check_depth(value, file=file, line=line)
+    return value
+
+
+def bounded_lines(handle: IO[str], limit: int) -> Iterator[tuple[int, str | None]]:
+    """(number, line) of a text stream; None for a line longer than `limit` (skipped unread)."""
+    number = 0
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > limit and not line.endswith(("\n", "\r")):
+            while True:  # the rest of the long line, in bounded pieces
+                rest = handle.readline(1 << 20)
+                if not rest or rest.endswith(("\n", "\r")):
+                    break
+            yield number, None
+            continue
+        yield number, line
 
 
 def iter_jsonl(
@@ -110,17 +388,25 @@ def iter_jsonl(
     `on_error(line_number, message)` and skipped.
     """
     with open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+        for number, line in bounded_lines(handle, MAX_JSONL_LINE_CHARS):
+            if line is None:
+                error = InputError(
+                    f"line longer than {MAX_JSONL_LINE_CHARS:,} characters", file=path, line=number
+                )
+            elif not line.strip():
                 continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                message = f"malformed JSON ({exc.msg} at column {exc.colno})"
-                if strict:
-                    raise InputError(message, file=path, line=number) from None
-                if on_error is not None:
-                    on_error(number, message)
+            else:
+                try:
+                    value = parse_json(line, file=path, line=number)
+                except InputError as exc:
+                    error = exc
+                else:
+                    yield number, value
+                    continue
+            if strict:
+                raise error
+            if on_error is not None:
+                on_error(number, error.message)
 
 
 def _default(obj: Any) -> Any:
@@ -157,11 +443,14 @@ def write_json(path: str | Path, data: Any) -> None:
 def read_json(path: str | Path) -> Any:
     """Read one JSON document; a syntax error names the file and line."""
     with open_text(path) as handle:
-        text = handle.read()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON ({exc.msg})", file=path, line=exc.lineno) from None
+        text = handle.read(MAX_JSON_DOCUMENT_CHARS + 1)
+    if len(text) > MAX_JSON_DOCUMENT_CHARS:
+        raise InputError(
+            f"JSON document larger than {MAX_JSON_DOCUMENT_CHARS:,} characters; "
+            "give JSONL (one object per line) instead",
+            file=path,
+        )
+    return parse_json(text, file=path)
 
 
 def validation_error_to_message(exc: ValidationError) -> tuple[str, str]:
@@ -188,8 +477,16 @@ def load_yaml_model(path: str | Path, model: type[M], *, error=ConfigError) -> M
             line = mark.line + 1 if mark is not None else None
             problem = getattr(exc, "problem", None) or "invalid YAML"
             raise error(f"malformed YAML: {problem}", file=path, line=line) from None
+        except RecursionError:
+            raise error(
+                f"YAML nested too deeply (more than {MAX_JSON_DEPTH} levels)", file=path
+            ) from None
     if data is None:
         raise error("file is empty", file=path)
+    try:
+        check_depth(data, file=path, what="YAML")
+    except InputError as exc:
+        raise error(exc.message, file=path) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ __all__ = [
     "examples",
     "DefaultCommandGroup",
     "RootGroup",
+    "check_output_paths",
+    "EXIT_CODES_HELP",
     "emit_json",
     "new_app",
     "CHROMA_URL",
@@ -90,15 +93,72 @@ def emit_json(data) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-class RootGroup(TyperGroup):
-    """The root group: turns an `EvaluatorError` into one red line and its exit code.
+def check_output_paths(**outputs: Path | None) -> None:
+    """Refuse unwritable output paths before any work: `option=path`, e.g. `json=json_file`.
 
-    Handling it here (not only in `main`) makes in-process runs, such as tests with typer's
-    CliRunner, behave exactly like the console script.
+    The option is named in the error as `--json` (underscores become dashes).
+    """
+    from evaluator.io import check_writable
+
+    for option, path in outputs.items():
+        if path is not None:
+            check_writable(path, field="--" + option.replace("_", "-"))
+
+
+EXIT_CODES_HELP = (
+    "[bold]Exit codes[/bold]: 0 success · 1 a failed check (a transcript failed, a score under "
+    "--fail-under, the bot got worse than its baseline) · 2 bad input (one line naming the file "
+    "and field) · 70 internal error (a bug: re-run with --debug) · 130/143 interrupted by "
+    "SIGINT/SIGTERM."
+)
+
+
+def _click_exceptions() -> tuple[type[BaseException], ...]:
+    """The exceptions click uses for exits and usage errors: typer's own, click's, and those of
+    the click that recent typer versions vendor as `typer._click`."""
+    import importlib
+
+    found: list[type[BaseException]] = [typer.Exit, typer.Abort]
+    for name in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        for attr in ("Exit", "Abort", "ClickException"):
+            cls = getattr(module, attr, None)
+            if isinstance(cls, type) and issubclass(cls, BaseException):
+                found.append(cls)
+    return tuple(dict.fromkeys(found))
+
+
+_CLICK_EXCEPTIONS = _click_exceptions()
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+class RootGroup(TyperGroup):
+    """The root group: the one place that turns a failure into one red line and an exit code.
+
+    An `EvaluatorError` exits with its code (2); any other exception is a bug and exits 70
+    ("internal error: ...; re-run with --debug"), never 0 or 1, which are verdicts; Ctrl-C exits
+    130 and SIGTERM 143. Handling it here (not only in `main`) makes in-process runs, such as
+    tests with typer's CliRunner, behave exactly like the console script.
     """
 
     def invoke(self, ctx: typer.Context):
-        from evaluator.errors import EvaluatorError
+        import click
+
+        from evaluator.errors import (
+            EXIT_BROKEN_PIPE,
+            EXIT_INTERNAL,
+            EXIT_INTERRUPTED,
+            EXIT_TERMINATED,
+            EvaluatorError,
+            Terminated,
+        )
 
         try:
             return super().invoke(ctx)
@@ -107,6 +167,30 @@ class RootGroup(TyperGroup):
                 raise
             err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except _CLICK_EXCEPTIONS:
+            raise  # typer's and click's own: exit codes and usage errors (exit 2)
+        except BrokenPipeError:
+            # `mheval ... | head`: the reader left; not a bug, and not a verdict either
+            with contextlib.suppress(Exception):
+                sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, Terminated)
+            err_console.print(f"[yellow]{'terminated' if terminated else 'interrupted'}[/yellow]")
+            raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            if state.debug:
+                import traceback
+
+                err_console.print(traceback.format_exc(), markup=False, highlight=False)
+            message = _one_line(str(exc))
+            name = type(exc).__name__
+            err_console.print(
+                f"[red]internal error:[/red] {escape(name + (': ' + message if message else ''))}"
+                + (" (traceback above)" if state.debug else "; re-run with --debug"),
+                soft_wrap=True,
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
 
 
 class DefaultCommandGroup(TyperGroup):

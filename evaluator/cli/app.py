@@ -16,7 +16,7 @@ from evaluator.cli import index as _index
 from evaluator.cli import mine as _mine
 from evaluator.cli import run as _run
 from evaluator.cli import score as _score
-from evaluator.cli._common import RootGroup, console, examples, state
+from evaluator.cli._common import EXIT_CODES_HELP, RootGroup, console, examples, state
 
 app = typer.Typer(
     name="mheval",
@@ -33,7 +33,9 @@ app = typer.Typer(
         "mheval corpus ingest exports/*.jsonl --out corpus.jsonl",
         "mheval score examples/transcripts/ --html out/report.html --exit-zero",
         "mheval guidelines show bipolar",
-    ),
+    )
+    + "\n\n"
+    + EXIT_CODES_HELP,
 )
 
 

@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from evaluator.cli._common import console, emit_json, err_console, examples, new_app, state
+from evaluator.cli._common import (
+    check_output_paths,
+    console,
+    emit_json,
+    err_console,
+    examples,
+    new_app,
+    state,
+)
 
 __all__ = ["app"]
 
@@ -94,6 +102,7 @@ def ingest(
     from evaluator.corpus import ingest as run_ingest
     from evaluator.io import write_json
 
+    check_output_paths(out=out, report=report_file)
     mapping = None
     if text_col:
         mapping = ColumnMapping(

@@ -8,7 +8,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from evaluator.cli._common import console, emit_json, err_console, examples, new_app, state
+from evaluator.cli._common import (
+    check_output_paths,
+    console,
+    emit_json,
+    err_console,
+    examples,
+    new_app,
+    state,
+)
 
 __all__ = ["app"]
 
@@ -180,6 +188,7 @@ def run(
 
     from evaluator.mine.pipeline import mine, partial_path
 
+    check_output_paths(out=out)
     settings = state.settings
     as_json = state.wants_json(json_flag)
     with ExitStack() as stack:
@@ -200,13 +209,16 @@ def run(
                 restart=restart,
                 progress=progress,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            from evaluator.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
+
             stack.close()
             err_console.print(
                 f"[yellow]interrupted:[/yellow] finished rows are kept in "
                 f"{escape(str(partial_path(out)))}; run the same command again to continue."
             )
-            raise typer.Exit(130) from None
+            terminated = isinstance(exc, Terminated)
+            raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
     if as_json:
         emit_json(report)
     elif not state.quiet:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from evaluator.cli._common import (
     CHROMA_URL,
+    check_output_paths,
     console,
     emit_json,
     err_console,
@@ -179,6 +180,7 @@ def run_command(
 
     if chroma_url:
         state.override(chroma_url=chroma_url)
+    check_output_paths(out=out)
     settings = state.settings
     sources = list(scenarios) if scenarios else [settings.scenarios]
     with contextlib.ExitStack() as stack:
@@ -310,6 +312,7 @@ def check_command(
     from evaluator.io import atomic_write
     from evaluator.scenarios import read_run
 
+    check_output_paths(junit=junit, markdown=markdown)
     report = check_run(
         read_run(run),
         read_run(baseline),
@@ -356,6 +359,7 @@ def bless_command(
     from evaluator.io import write_json
     from evaluator.scenarios import bless, read_run
 
+    check_output_paths(out=out)
     blessed = bless(read_run(run))
     write_json(out, blessed)
     if state.json:
@@ -476,6 +480,7 @@ def schema_command(
     from evaluator.io import write_json
     from evaluator.scenarios import scenario_json_schema
 
+    check_output_paths(out=out)
     schema = scenario_json_schema()
     if out is None:
         emit_json(schema)

@@ -8,7 +8,15 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from evaluator.cli._common import CHROMA_URL, console, emit_json, err_console, examples, state
+from evaluator.cli._common import (
+    CHROMA_URL,
+    check_output_paths,
+    console,
+    emit_json,
+    err_console,
+    examples,
+    state,
+)
 from evaluator.scoring import DEFAULT_MAX_TURN_CHARS
 
 __all__ = ["score", "agreement", "SCORE_EXAMPLES", "AGREEMENT_EXAMPLES"]
@@ -132,6 +140,7 @@ def score(
     if timeout is not None:
         settings = settings.model_copy(update={"timeout": timeout})
 
+    check_output_paths(json=json_file, markdown=markdown, html=html, junit=junit)
     update, bar = _progress()
     with bar:
         run = score_files(
@@ -190,6 +199,7 @@ def agreement(
     from evaluator.agreement import agreement_files
     from evaluator.io import write_json
 
+    check_output_paths(json=json_file)
     report = agreement_files(scores, labels, partial_as=partial_as.value)
     if json_file is not None:
         write_json(json_file, report)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from evaluator import io
 from evaluator.errors import InputError
 from evaluator.io import open_text
 
@@ -71,7 +72,15 @@ def detect_container(path: Path) -> str:
     """
     with open_text(path) as handle:
         lines: list[str] = []
-        for line in handle:
+        for _, line in io.bounded_lines(handle, io.MAX_JSONL_LINE_CHARS):
+            if line is None:
+                if not lines:
+                    raise InputError(
+                        f"first line longer than {io.MAX_JSONL_LINE_CHARS:,} characters",
+                        file=path,
+                        line=1,
+                    )
+                break
             if line.strip():
                 lines.append(line)
                 if len(lines) == 2:
@@ -95,23 +104,32 @@ def detect_container(path: Path) -> str:
 
 def _iter_jsonl(path: Path) -> Iterator[Unit]:
     with open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
+        for number, line in io.bounded_lines(handle, io.MAX_JSONL_LINE_CHARS):
+            if line is None:
+                yield number, _Malformed(f"line longer than {io.MAX_JSONL_LINE_CHARS:,} characters")
+                continue
             if not line.strip():
                 continue
             try:
-                yield number, _loads(line)
+                value = _loads(line)
             except ValueError as exc:
                 message = str(exc).split(":")[0] if str(exc) else "invalid JSON"
                 yield number, _Malformed(f"malformed JSON ({message})")
+                continue
+            except RecursionError:  # the stdlib fallback
+                yield number, _Malformed("malformed JSON (nested too deeply)")
+                continue
+            if line.count("{") + line.count("[") > io.MAX_JSON_DEPTH:
+                try:
+                    io.check_depth(value)
+                except InputError as exc:
+                    yield number, _Malformed(exc.message)
+                    continue
+            yield number, value
 
 
 def _iter_json(path: Path) -> Iterator[Unit]:
-    with open_text(path) as handle:
-        text = handle.read()
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON ({exc.msg})", file=path, line=exc.lineno) from None
+    document = io.read_json(path)
     if isinstance(document, list):
         for element in document:
             yield None, element

@@ -267,7 +267,7 @@ def write_rubrics(rubrics: dict[str, Rubric], directory: Path) -> tuple[list[Pat
     for path in _rubric_files(directory):
         if path.stem in rubrics:
             continue
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8", errors="replace") as handle:
             head = handle.read(400)
         if GENERATED_HEADER in head:
             path.unlink()

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from evaluator.errors import ConfigError, InputError
-from evaluator.io import load_yaml_model
+from evaluator.io import check_readable_file, load_yaml_model
 from evaluator.types import Rubric, Scenario
 
 __all__ = [
@@ -31,8 +31,8 @@ def _scenario_files(paths: Iterable[Path]) -> list[Path]:
         path = Path(path)
         if path.is_dir():
             files.extend(sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")))
-        elif path.is_file():
-            files.append(path)
+        elif path.exists():
+            files.append(check_readable_file(path))  # a pipe or device is refused
         else:
             raise InputError("scenario file or folder not found", file=path)
     return files

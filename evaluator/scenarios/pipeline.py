@@ -15,6 +15,7 @@ from typing import Any
 
 from evaluator import __version__
 from evaluator.errors import InputError
+from evaluator.io import check_readable_file
 from evaluator.types import Rubric, RunRecord, Scenario, ScenarioOutcome, ScoreRun, TranscriptResult
 
 __all__ = [
@@ -97,9 +98,17 @@ def _system_prompt(path: Path | None) -> tuple[str | None, dict[str, Any]]:
     if path is None:
         return None, {}
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError("system prompt file not found", file=path, field="--system-prompt")
-    text = path.read_text(encoding="utf-8")
+    check_readable_file(path, field="--system-prompt")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+            file=path,
+            field="--system-prompt",
+        ) from None
     if not text.strip():
         raise InputError("system prompt file is empty", file=path, field="--system-prompt")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()

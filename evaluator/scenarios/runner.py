@@ -18,6 +18,19 @@ class TargetCallError(Exception):
     """The target failed a turn after all retries (reported per scenario, never a crash)."""
 
 
+class BotExit(Exception):
+    """The bot raised SystemExit or KeyboardInterrupt itself: a failed turn, not the run's end."""
+
+
+def _as_failure(exc: BaseException) -> Exception:
+    """An exception of the bot's thread as one this thread reports (never exits with it)."""
+    if isinstance(exc, Exception):
+        return exc
+    if isinstance(exc, SystemExit):
+        return BotExit(f"the bot called sys.exit({exc.code!r})")
+    return BotExit(f"the bot raised {type(exc).__name__}")
+
+
 def _call_with_timeout(target: Target, messages: list[Message], timeout: float) -> str:
     """The target's reply, or TimeoutError. The call runs in a daemon thread: a hung bot cannot
     be killed, but it must neither block the run nor keep the process alive at exit."""
@@ -35,7 +48,7 @@ def _call_with_timeout(target: Target, messages: list[Message], timeout: float) 
     if worker.is_alive():
         raise TimeoutError(f"no reply within {timeout:g} s")
     if "error" in result:
-        raise result["error"]  # type: ignore[misc]
+        raise _as_failure(result["error"])  # type: ignore[arg-type]
     return result["reply"]  # type: ignore[return-value]
 
 

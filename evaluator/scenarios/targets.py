@@ -172,6 +172,11 @@ def _python(rest: str) -> Target:
         raise ConfigError(
             f"cannot import {module_name!r}: {type(exc).__name__}: {exc}", field="--target"
         ) from None
+    except SystemExit as exc:  # a script's `sys.exit()` at import time must not end mheval
+        raise ConfigError(
+            f"cannot import {module_name!r}: it called sys.exit({exc.code!r}) at import time",
+            field="--target",
+        ) from None
     function = getattr(module, function_name, None)
     if not callable(function):
         raise ConfigError(f"{module_name} has no function {function_name!r}", field="--target")

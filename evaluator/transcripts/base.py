@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.errors import InputError, UnknownFormatError
-from evaluator.io import open_text
+from evaluator.io import LongNumber, check_readable_file, open_text
 from evaluator.types import Transcript, Turn
 
 __all__ = [
@@ -39,6 +39,9 @@ __all__ = [
 
 #: How many characters of a file detection looks at.
 SNIFF_CHARS = 65536
+
+#: Longest transcript id: ids name results, labels and JUnit test cases.
+MAX_ID_CHARS = 256
 
 #: Role names seen in exports, mapped to the three roles of a Transcript. `None` = not shown to
 #: the person (tool results), dropped.
@@ -164,9 +167,24 @@ def build_transcript(
     """Validate a parsed conversation: it must have turns and at least one assistant turn."""
     if transcript_id is None or (isinstance(transcript_id, str) and not transcript_id.strip()):
         raise InputError("missing transcript id", file=source, line=line, field="id")
-    if not isinstance(transcript_id, str | int):
+    if isinstance(transcript_id, bool) or not isinstance(transcript_id, str | int):
         raise InputError(
             f"id must be a string or integer, got {type(transcript_id).__name__}",
+            file=source,
+            line=line,
+            field="id",
+        )
+    if isinstance(transcript_id, int):
+        # str() of an int over 4300 digits raises: count bits first
+        length = len(str(transcript_id)) if transcript_id.bit_length() <= 4096 else None
+        kind = "a number"
+    else:
+        length = len(transcript_id)
+        kind = "a number" if isinstance(transcript_id, LongNumber) else "a string"
+    if length is None or length > MAX_ID_CHARS:
+        size = f"{length} characters" if length is not None else "over 1,000 digits"
+        raise InputError(
+            f"id is {kind} {size} long; ids have at most {MAX_ID_CHARS} characters",
             file=source,
             line=line,
             field="id",
@@ -197,10 +215,8 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]]:
             )
             for file in files:
                 yield file, True
-        elif path.exists():
-            yield path, False
         else:
-            raise InputError("file not found", file=path)
+            yield check_readable_file(path), False  # a pipe or device is refused, not waited on
 
 
 def iter_transcripts(
