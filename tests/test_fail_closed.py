@@ -4,14 +4,14 @@ HTTP servers that fail (HTTP 500), hang, send malformed tool calls, refuse, or a
 Each case goes through `mheval score` in-process with `--judge openai:...` and OPENAI_BASE_URL
 pointed at 127.0.0.1. Bounded work, not wall time, is asserted: the server counts the requests
 it saw, and the circuit breaker must stop the run after a handful instead of retrying every
-criterion of every transcript.
+criterion of every transcript (the wall time of these runs is what BENCHMARKS would hold;
+here it is a few seconds).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -132,7 +132,6 @@ def _score(cli, *extra: str):
 @pytest.mark.parametrize("mode", ["500", "malformed", "hang"])
 def test_broken_endpoint_stops_the_run_with_one_line(cli, endpoint, mode):
     server = endpoint(mode)
-    started = time.perf_counter()
     result = _score(cli)
     assert result.exit_code == 2, result.output
     assert "failed 4 attempts in a row" in result.output
@@ -140,7 +139,6 @@ def test_broken_endpoint_stops_the_run_with_one_line(cli, endpoint, mode):
     # 4 concurrent calls, each at most a couple of attempts before the breaker trips: a handful
     # of requests, not (criteria x transcripts x retries)
     assert server.requests <= 12
-    assert time.perf_counter() - started < 60
 
 
 def test_dead_endpoint_stops_the_run(cli, endpoint, monkeypatch):
@@ -164,7 +162,7 @@ def test_refusing_judge_leaves_transcripts_inconclusive_and_fails_the_gate(cli, 
 def test_cached_answers_do_not_stand_in_for_another_endpoint(cli, endpoint, tmp_path):
     good = endpoint("ok")
     out = tmp_path / "result.json"
-    assert _score(cli, "--json", out).exit_code in (0, 1)
+    assert _score(cli, "--json", out).exit_code == 0  # every criterion answered "pass"
     usage = json.loads(out.read_text())["judge"]["usage"]
     assert usage["calls"] == good.requests > 0 and usage["input_tokens"] == 900 * usage["calls"]
     again = _score(cli, "--json", out)

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from evaluator.errors import ModelError
 from evaluator.llm import LLMCache, StructuredCaller, map_concurrently
 from evaluator.mine.base import derive_post_labels
 from evaluator.mine.codebook import codebook_version
@@ -42,9 +41,6 @@ __all__ = ["LLMAnnotator", "AnnotationStats", "render_system_prompt", "PROMPT_TE
 #: Bump when the prompt template or the output handling changes; cached answers are keyed by it
 #: (together with a hash of the rendered codebook), so old answers are never reused by mistake.
 PROMPT_TEMPLATE_VERSION = "mine-llm-1"
-
-#: A first batch this large that fails completely stops the run (see `LLMAnnotator.annotate`).
-FAIL_FAST_BATCH = 4
 
 #: Surface forms listed per condition in the prompt (the rest only cost tokens).
 _MAX_FORMS = 15
@@ -267,7 +263,6 @@ class LLMAnnotator:
         self.batch_size = max(8, concurrency * 4)
         self.normaliser = LabelNormaliser(codebook)
         self.stats = AnnotationStats()
-        self._succeeded = 0
         system_prompt = render_system_prompt(codebook)
         prompt_hash = hashlib.sha256(system_prompt.encode("utf-8")).hexdigest()[:12]
         self.prompt_version = f"{PROMPT_TEMPLATE_VERSION}+{prompt_hash}"
@@ -290,19 +285,10 @@ class LLMAnnotator:
         )
 
     def annotate(self, posts: Sequence[Post]) -> list[Annotation]:
-        """One annotation per post. Fails fast with `ModelError` when nothing has worked yet and
-        a whole batch (>= FAIL_FAST_BATCH posts) failed: a wrong base URL or a dead server should
-        stop the run, not turn the corpus into error rows."""
-        rows = map_concurrently(self.annotate_one, list(posts), concurrency=self.concurrency)
-        succeeded = sum(1 for row in rows if row.error is None)
-        self._succeeded += succeeded
-        if not self._succeeded and len(rows) >= FAIL_FAST_BATCH:
-            raise ModelError(
-                f"all {len(rows)} calls to {self.info.model} failed, e.g. {rows[0].error}; "
-                "check the model id, API key and network",
-                field="model",
-            )
-        return rows
+        """One annotation per post. A wrong base URL or a dead server stops the run with
+        `ModelError` (the caller's breaker: failed attempts in a row) instead of turning the
+        corpus into error rows."""
+        return map_concurrently(self.annotate_one, list(posts), concurrency=self.concurrency)
 
     def annotate_one(self, post: Post) -> Annotation:
         from langchain_core.messages import HumanMessage
