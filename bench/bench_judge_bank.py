@@ -9,8 +9,8 @@ specificity, with seeded bootstrap 95% CIs (resampling situations for the pooled
 the same for the therapist-style (reflection, open_question) and companion-bot replies.
 
 The shipped judge was fitted on scorer_dev only, so every bank situation is unseen by it.
-Nothing is fitted here. (The leave-situation-out protocol for a judge fitted on the bank
-itself is still to come: issue 11.)
+Nothing is fitted here. Designs refit per situation on the bank itself are compared by
+bench/bench_judge_lso.py.
 
     python bench/bench_judge_bank.py [--judge local] [--json out.json]
 """
