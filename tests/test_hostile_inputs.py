@@ -480,8 +480,11 @@ def test_exit_codes_are_in_the_help(cli):
 # written when it starts: the parent then signals a process that is certainly mid-write.
 _SLOW_WRITE = textwrap.dedent(
     """
-    import os, sys, time
+    import os, signal, sys, time
     import evaluator.io as io
+
+    # A shell's background job inherits SIGINT ignored; stand in for a foreground terminal.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     marker, args = sys.argv[1], sys.argv[2:]
     real = os.fsync
