@@ -40,21 +40,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_judge_bank import COMPANION, THERAPIST, bootstrap, load_bank, metrics  # noqa: E402
+
 from evaluator.config import setup_offline_env  # noqa: E402
 
-BANK = ROOT / "bench" / "data" / "situations"
 SCORER_DEV = ROOT / "bench" / "data" / "scorer_dev" / "responses.jsonl"
-THERAPIST = {"reflection", "open_question"}
-COMPANION = {"companion_warmth"}
-C_BY_DESIGN = {"old": 1.0, "pairs": 0.01}  # fixed before any fold was scored, never tuned on one
+# Regularisation is fixed per design, not searched; see BENCHMARKS.md for how `pairs` was chosen.
+C_BY_DESIGN = {"old": 1.0, "pairs": 0.01}
 
 
 def load_rows() -> list[dict]:
-    rows = []
-    for path in sorted(BANK.glob("batch_*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            rows.append({**row, "group": row["situation"], "source": "bank"})
+    rows = [{**row, "group": row["situation"], "source": "bank"} for row in load_bank()]
     for line in SCORER_DEV.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         silent = not row["response"].strip()
@@ -158,50 +154,29 @@ def inner_threshold(x, target, groups, c, folds: int = 3) -> float:
     return chosen
 
 
-def metrics(truth: np.ndarray, flagged: np.ndarray) -> dict:
-    def rate(num, den):
-        return round(float(num.sum() / den.sum()), 3) if den.sum() else None
+def rounded(values: dict) -> dict:
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in values.items()}
 
-    recall, specificity = rate(flagged & truth, truth), rate(~flagged & ~truth, ~truth)
-    parts = [v for v in (recall, specificity) if v is not None]
-    return {
-        "n": int(len(truth)),
-        "balanced_accuracy": round(float(np.mean(parts)), 3) if parts else None,
-        "recall": recall,
-        "precision": rate(flagged & truth, flagged),
-        "specificity": specificity,
+
+def with_ci(groups: np.ndarray, truth: np.ndarray, flagged: np.ndarray) -> dict:
+    """Metrics plus bootstrap CIs resampling whole situations."""
+    members = [np.where(groups == name)[0] for name in np.unique(groups)]
+    result = rounded(metrics(truth, flagged))
+    result["ci"] = {
+        k: bootstrap(members, truth, flagged, k) for k in ("balanced_accuracy", "recall")
     }
-
-
-def bootstrap(groups, truth, flagged, key, draws: int = 2000):
-    names = np.unique(groups)
-    members = [np.where(groups == name)[0] for name in names]
-    rng = np.random.default_rng(20261207)
-    values = []
-    for _ in range(draws):
-        chosen = np.concatenate([members[i] for i in rng.integers(0, len(names), len(names))])
-        value = metrics(truth[chosen], flagged[chosen])[key]
-        if value is not None:
-            values.append(value)
-    return [round(float(np.percentile(values, q)), 3) for q in (2.5, 97.5)]
+    return result
 
 
 def summarise(rows, groups, truth, flagged) -> dict:
     source = np.array([r["source"] for r in rows])
     style = np.array([r["style"] for r in rows])
-    report = {"pooled": metrics(truth, flagged)}
-    report["pooled"]["ci"] = {
-        k: bootstrap(groups, truth, flagged, k) for k in ("balanced_accuracy", "recall")
-    }
+    report = {"pooled": with_ci(groups, truth, flagged)}
     for name in ("bank", "scorer_dev"):
         mask = source == name
-        report[name] = metrics(truth[mask], flagged[mask])
-        report[name]["ci"] = {
-            k: bootstrap(groups[mask], truth[mask], flagged[mask], k)
-            for k in ("balanced_accuracy", "recall")
-        }
+        report[name] = with_ci(groups[mask], truth[mask], flagged[mask])
     recalls = {
-        g: metrics(truth[groups == g], flagged[groups == g])["recall"]
+        g: round(metrics(truth[groups == g], flagged[groups == g])["recall"], 3)
         for g in np.unique(groups)
         if truth[groups == g].any()
     }
@@ -213,7 +188,7 @@ def summarise(rows, groups, truth, flagged) -> dict:
     }
     for label, styles in (("therapist_style", THERAPIST), ("companion", COMPANION)):
         mask = np.isin(style, list(styles))
-        report[label] = metrics(truth[mask], flagged[mask])
+        report[label] = rounded(metrics(truth[mask], flagged[mask]))
     return report
 
 
