@@ -1,30 +1,30 @@
-"""Leave-situation-out: two designs of the local judge's "does this reply do harm here" decision,
-refit per fold on the same folds.
+"""Leave-situation-out: the local judge on situations it has never seen, old and new side by side
+on the same folds.
 
-Data: every reply of the situation bank (bench/data/situations/batch_*.jsonl, one fold per
-situation) and of scorer_dev (bench/data/scorer_dev/responses.jsonl, one fold per stimulus).
-For each fold, everything fitted (feature scaling, the logistic model, its decision threshold
-chosen by an inner 3-fold split over the training situations) is fitted on the other
-situations only; the held-out situation's replies are never seen. Each situation weighs the
-same in training (scorer_dev's 175 replies per stimulus would otherwise swamp the bank).
+Data: every reply of the situation bank (bench/data/situations, one fold per situation) and of
+scorer_dev (one fold per stimulus): 50 folds. The MIBot counselling turns that fit_judge.py
+trains on are in every fold's training data and in no fold's test data. For each fold,
+everything fitted (feature scaling, both harm heads, the decision threshold, the addressing
+threshold; bench/fit_judge.py) is fitted on the other 49 situations only, written as a model
+file, and the held-out situation's replies (the person's turns and the labelled reply) are
+scored through the same path as `mheval score` (shipped rubrics, the local judge with that
+model, no user voices). Predicted inappropriate <=> the transcript fails.
 
-Designs (both predict "inappropriate for a reason other than silence"; an empty reply is
-inappropriate in both, by rule 10):
+Compared on the same rows:
 
-* `old`: the shipped judge's 18 relation features (reply vs request: similarity, on-task
-  share, lists, specifics, refusal, caveat, reality-testing and other cue counts), refit;
-* `pairs`: a head over frozen MiniLM embeddings of the (context, reply) pair -- the reply,
-  reply x last request, reply x every user turn, the context -- plus the same 18 features and
-  the user-side cue flags.
+* `v1`: the judge shipped before (relation features fitted on scorer_dev only, cue-gated),
+  through `score`; its verdicts are in bench/data/situations/baseline_v1_verdicts.json
+  (produced at commit 6c888ac). Its scorer_dev folds are not unseen (it was fitted there),
+  so compare on the bank folds.
+* `v2`: the judge shipped now, refit per fold, through `score`.
+* the harm decision alone, per reply, for each head design refit per fold (`relation`,
+  `pairs`, and `heads`, their average as shipped): which design carries the gain.
 
-Reported: pooled balanced accuracy, recall and precision on inappropriate replies and
-specificity, with 95% bootstrap CIs resampling situations; per-situation recall (worst and
-how many below 0.70); the same for therapist-style (reflection, open question) and
-companion-bot replies; bank folds and scorer_dev folds apart. This is a reply-level
-measurement of the decision; the shipped judge through `mheval score` is measured by
-bench/bench_judge_bank.py.
+Reported: pooled balanced accuracy, recall, precision, specificity with 95% bootstrap CIs
+resampling situations; per-situation recall (worst, how many below 0.70); therapist-style
+(reflection, open question) and companion-bot replies; bank and scorer_dev folds apart.
 
-    python bench/bench_judge_lso.py [--designs old,pairs] [--json out.json]
+    python bench/bench_judge_lso.py [--json out.json] [--limit-folds N]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -40,130 +41,50 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_judge_bank import COMPANION, THERAPIST, bootstrap, load_bank, metrics  # noqa: E402
+from fit_judge import C_BY_DESIGN, _best_threshold, _fit_head, featurise, fit_model, load_rows  # noqa: E402
 
-from evaluator.config import setup_offline_env  # noqa: E402
+from evaluator.config import Settings, setup_offline_env  # noqa: E402
 
-SCORER_DEV = ROOT / "bench" / "data" / "scorer_dev" / "responses.jsonl"
-# Regularisation is fixed per design, not searched; see BENCHMARKS.md for how `pairs` was chosen.
-C_BY_DESIGN = {"old": 1.0, "pairs": 0.01}
-
-
-def load_rows() -> list[dict]:
-    rows = [{**row, "group": row["situation"], "source": "bank"} for row in load_bank()]
-    for line in SCORER_DEV.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        silent = not row["response"].strip()
-        violates = [] if row["appropriate"] else ["base.engagement.responds" if silent else "x"]
-        rows.append(
-            {
-                **row,
-                "group": "scorer_dev:" + row["stimulus"],
-                "source": "scorer_dev",
-                "violates": violates,
-                "style": "?",
-            }
-        )
-    return rows
+BASELINE = ROOT / "bench" / "data" / "situations" / "baseline_v1_verdicts.json"
+THERAPIST = {"reflection", "open_question"}
+COMPANION = {"companion_warmth"}
 
 
-def featurise(rows: list[dict]) -> dict[str, np.ndarray]:
-    from evaluator.judges.behaviours import (
-        FEATURE_NAMES,
-        SELF_HARM_CONTEXT,
-        FeatureExtractor,
-        split_sentences,
-    )
+def metrics(truth: np.ndarray, flagged: np.ndarray) -> dict[str, float | None]:
+    """truth/flagged: True = inappropriate."""
 
-    extractor = FeatureExtractor()
-    embed = extractor._embedder.encode
-    extractor.warm(
-        [m["content"] for r in rows for m in r["messages"]] + [r["response"] for r in rows]
-    )
+    def rate(num, den):
+        return round(float(num.sum() / den.sum()), 3) if den.sum() else None
 
-    def pooled(texts: list[str]) -> np.ndarray:
-        sentences = [s for text in texts for s in split_sentences(text)]
-        if not sentences:
-            return np.zeros(384, dtype="float32")
-        vector = embed(sentences).mean(axis=0)
-        return vector / (np.linalg.norm(vector) + 1e-9)
-
-    relation, request, context, reply, flags = [], [], [], [], []
-    for row in rows:
-        users = [m["content"] for m in row["messages"] if m["role"] == "user"]
-        exchange = extractor.exchange(users[-1], row["response"], "\n".join(users[:-1]))
-        relation.append([exchange.features[name] for name in FEATURE_NAMES])
-        sim_user = exchange.sim_user if len(exchange.sim_user) else np.zeros(1)
-        flags.append(
-            [
-                exchange.user_requests,
-                exchange.user_belief,
-                exchange.symptom_driven,
-                bool(SELF_HARM_CONTEXT.search("\n".join(users))),
-                len(users) > 1,
-                float(sim_user.max()),
-                float(sim_user.mean()),
-            ]
-        )
-        request.append(pooled(users[-1:]))
-        context.append(pooled(users))
-        reply.append(pooled([row["response"]]))
-    relation, request, context, reply = map(np.array, (relation, request, context, reply))
-    flags = np.array(flags, dtype=float)
+    recall = rate(flagged & truth, truth)
+    specificity = rate(~flagged & ~truth, ~truth)
+    parts = [v for v in (recall, specificity) if v is not None]
     return {
-        "old": relation,
-        "pairs": np.hstack(
-            [reply, reply * request * 20, reply * context * 20, context, relation, flags]
-        ),
+        "n": int(len(truth)),
+        "balanced_accuracy": round(float(np.mean(parts)), 3) if parts else None,
+        "recall": recall,
+        "precision": rate(flagged & truth, flagged),
+        "specificity": specificity,
     }
 
 
-def situation_weights(groups: np.ndarray) -> np.ndarray:
-    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
-    weights = 1.0 / counts[inverse]
-    return weights / weights.mean()
-
-
-def fit(x, target, groups, c):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    scaler = StandardScaler().fit(x)
-    model = LogisticRegression(C=c, max_iter=3000)
-    model.fit(scaler.transform(x), target, sample_weight=situation_weights(groups))
-    return lambda rows: model.predict_proba(scaler.transform(rows))[:, 1]
-
-
-def inner_threshold(x, target, groups, c, folds: int = 3) -> float:
-    """The threshold maximising situation-weighted balanced accuracy on out-of-fold predictions
-    over the training situations only."""
-    names = np.unique(groups)
-    np.random.default_rng(20261207).shuffle(names)
-    oof = np.zeros(len(target))
-    for k in range(folds):
-        held = np.isin(groups, names[k::folds])
-        oof[held] = fit(x[~held], target[~held], groups[~held], c)(x[held])
-    weights = situation_weights(groups)
-    best, chosen = -1.0, 0.5
-    for threshold in np.linspace(0.1, 0.9, 33):
-        flagged = oof >= threshold
-        recall = (weights * (flagged & target)).sum() / (weights * target).sum()
-        specificity = (weights * (~flagged & ~target)).sum() / (weights * ~target).sum()
-        if (recall + specificity) / 2 > best:
-            best, chosen = (recall + specificity) / 2, float(threshold)
-    return chosen
-
-
-def rounded(values: dict) -> dict:
-    return {k: round(v, 3) if isinstance(v, float) else v for k, v in values.items()}
-
-
-def with_ci(groups: np.ndarray, truth: np.ndarray, flagged: np.ndarray) -> dict:
-    """Metrics plus bootstrap CIs resampling whole situations."""
+def bootstrap(groups: np.ndarray, truth, flagged, key: str, draws: int = 2000):
+    """95% CI of `key` resampling whole situations (replies of a situation are not independent)."""
     members = [np.where(groups == name)[0] for name in np.unique(groups)]
-    result = rounded(metrics(truth, flagged))
+    rng = np.random.default_rng(20261207)
+    values = []
+    for _ in range(draws):
+        chosen = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
+        value = metrics(truth[chosen], flagged[chosen])[key]
+        if value is not None:
+            values.append(value)
+    return [round(float(np.percentile(values, q)), 3) for q in (2.5, 97.5)] if values else None
+
+
+def with_ci(groups, truth, flagged) -> dict:
+    result = metrics(truth, flagged)
     result["ci"] = {
-        k: bootstrap(members, truth, flagged, k) for k in ("balanced_accuracy", "recall")
+        k: bootstrap(groups, truth, flagged, k) for k in ("balanced_accuracy", "recall")
     }
     return result
 
@@ -174,52 +95,142 @@ def summarise(rows, groups, truth, flagged) -> dict:
     report = {"pooled": with_ci(groups, truth, flagged)}
     for name in ("bank", "scorer_dev"):
         mask = source == name
-        report[name] = with_ci(groups[mask], truth[mask], flagged[mask])
+        if mask.any():
+            report[name] = with_ci(groups[mask], truth[mask], flagged[mask])
     recalls = {
-        g: round(metrics(truth[groups == g], flagged[groups == g])["recall"], 3)
+        g: metrics(truth[groups == g], flagged[groups == g])["recall"]
         for g in np.unique(groups)
         if truth[groups == g].any()
     }
+    bank_recalls = {g: v for g, v in recalls.items() if not g.startswith("scorer_dev:")}
     report["per_situation_recall"] = {
         "worst": min(recalls.values()),
         "worst_situation": min(recalls, key=recalls.get),
         "below_0.70": sum(v < 0.70 for v in recalls.values()),
+        "bank_below_0.70": sum(v < 0.70 for v in bank_recalls.values()),
         "situations": len(recalls),
     }
     for label, styles in (("therapist_style", THERAPIST), ("companion", COMPANION)):
         mask = np.isin(style, list(styles))
-        report[label] = rounded(metrics(truth[mask], flagged[mask]))
+        report[label] = metrics(truth[mask], flagged[mask])
     return report
+
+
+def transcripts_of(rows):
+    """The person's turns and the labelled reply. Earlier assistant turns of a multi-turn
+    situation are left out: they are the situation's scripted context, not the reply the label
+    is about, and `score` would judge them too."""
+    from evaluator.types import Transcript, Turn
+
+    return [
+        Transcript(
+            id=row["id"],
+            turns=[
+                Turn(role="user", content=m["content"])
+                for m in row["messages"]
+                if m["role"] == "user"
+            ]
+            + [Turn(role="assistant", content=row["response"])],
+        )
+        for row in rows
+    ]
+
+
+def judge_v2_through_score(rows, data, folds) -> tuple[np.ndarray, list[float]]:
+    """Fit per fold, write the model, score the held-out situation with `mheval score`'s path."""
+    from evaluator.io import write_json
+    from evaluator.judges.local import LocalJudge
+    from evaluator.scoring import open_session
+
+    transcripts = transcripts_of(rows)
+    flagged = np.zeros(len(rows), dtype=bool)
+    thresholds = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        open_session(Settings(), judge="local", retrieval=False) as session,
+    ):
+        for index, group in enumerate(folds):
+            held = np.where(data.groups == group)[0]
+            model = fit_model(data, np.where(data.groups != group)[0])
+            thresholds.append(model["threshold"])
+            path = Path(tmp) / f"fold{index}.json"
+            write_json(path, model)
+            session.judge = LocalJudge(path)
+            run = session.score([transcripts[i] for i in held])
+            verdicts = {r.id: r.verdict for r in run.transcripts}
+            flagged[held] = [verdicts[rows[i]["id"]] == "fail" for i in held]
+            print(f"fold {index + 1}/{len(folds)} {group}", flush=True)
+    return flagged, thresholds
+
+
+def decision_alone(data, design: str, folds) -> np.ndarray:
+    """Reply-level harm decision of one head design (or `heads`, both averaged), refit per fold;
+    an empty reply counts as flagged (it is inappropriate by rule 10 whatever the head says)."""
+    from fit_judge import _predict
+
+    designs = list(C_BY_DESIGN) if design == "heads" else [design]
+    flagged = data.silent.copy()
+    for group in folds:
+        train = np.where((data.groups != group) & ~data.silent)[0]
+        test = np.where((data.groups == group) & ~data.silent)[0]
+        names = np.unique(data.groups[train])
+        np.random.default_rng(20261207).shuffle(names)
+        oof = np.zeros(len(train))
+        for k in range(3):
+            inner = np.isin(data.groups[train], names[k::3])
+            heads = {
+                d: _fit_head(
+                    data.inputs[d][train[~inner]],
+                    data.harm[train[~inner]],
+                    data.groups[train[~inner]],
+                    C_BY_DESIGN[d],
+                )
+                for d in designs
+            }
+            oof[inner] = _predict(heads, {d: data.inputs[d][train[inner]] for d in designs})
+        threshold = _best_threshold(
+            oof, data.harm[train], data.groups[train], np.linspace(0.1, 0.9, 33)
+        )
+        heads = {
+            d: _fit_head(
+                data.inputs[d][train], data.harm[train], data.groups[train], C_BY_DESIGN[d]
+            )
+            for d in designs
+        }
+        flagged[test] = _predict(heads, {d: data.inputs[d][test] for d in designs}) >= threshold
+    return flagged
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--designs", default="old,pairs")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--limit-folds", type=int, help="only the first N folds (a smoke run)")
+    parser.add_argument("--no-decision", action="store_true", help="skip the per-design part")
     args = parser.parse_args()
     setup_offline_env()
     warnings.filterwarnings("ignore")
     rows = load_rows()
-    designs = featurise(rows)
-    groups = np.array([r["group"] for r in rows])
+    data = featurise(rows)
+    measured = np.array([r["source"] != "mibot" for r in rows])  # MIBot turns only train
+    folds = list(np.unique(data.groups[measured]))[: args.limit_folds]
+    keep = np.isin(data.groups, folds)
     truth = np.array([not r["appropriate"] for r in rows])
-    silent = np.array([not r["response"].strip() for r in rows])
-    only_silence = np.array([r["violates"] == ["base.engagement.responds"] for r in rows])
-    target = truth & ~only_silence
-    report = {"rows": len(rows), "situations": len(np.unique(groups)), "designs": {}}
-    for name in args.designs.split(","):
-        x, c = designs[name], C_BY_DESIGN[name]
-        flagged = silent.copy()
-        thresholds = []
-        for group in np.unique(groups):
-            test, train = groups == group, groups != group
-            threshold = inner_threshold(x[train], target[train], groups[train], c)
-            thresholds.append(threshold)
-            probability = fit(x[train], target[train], groups[train], c)(x[test])
-            flagged[test] |= probability >= threshold
-        report["designs"][name] = summarise(rows, groups, truth, flagged)
-        report["designs"][name]["threshold_range"] = [min(thresholds), max(thresholds)]
-        print(name, json.dumps(report["designs"][name]["pooled"]), flush=True)
+    baseline = json.loads(BASELINE.read_text(encoding="utf-8"))["verdicts"]
+    results = {"v1": np.array([baseline.get(r["id"]) == "fail" for r in rows])}
+    results["v2"], thresholds = judge_v2_through_score(rows, data, folds)
+    if not args.no_decision:
+        for design in ("relation", "pairs", "heads"):
+            results[f"decision:{design}"] = decision_alone(data, design, folds)
+    kept_rows = [r for r, k in zip(rows, keep, strict=True) if k]
+    report = {
+        "rows": int(keep.sum()),
+        "situations": len(folds),
+        "v2_threshold_range": [min(thresholds), max(thresholds)],
+        "judges": {
+            name: summarise(kept_rows, data.groups[keep], truth[keep], flagged[keep])
+            for name, flagged in results.items()
+        },
+    }
     text = json.dumps(report, indent=2)
     if args.json:
         args.json.write_text(text + "\n")

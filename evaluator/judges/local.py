@@ -25,7 +25,7 @@ from evaluator.types import EvidenceQuote, JudgeAnswer, JudgeRequest, Transcript
 
 __all__ = ["LocalJudge", "LOCAL_JUDGE_VERSION"]
 
-LOCAL_JUDGE_VERSION = "1"
+LOCAL_JUDGE_VERSION = "2"
 
 
 class LocalJudge:
