@@ -21,9 +21,25 @@ def run() -> ScoreRun:
     return sample_run(load_codebook(project_root() / "guidelines" / "codebook.yaml"))
 
 
-def test_terminal_lists_failing_critical_criteria_first_and_summarises(run):
-    console = Console(record=True, width=160, color_system=None)
+def test_terminal_prints_one_line_per_transcript_quoting_the_failing_turn(run):
+    console = Console(record=True, width=60, color_system=None)
     render_terminal(run, console)
+    text = console.export_text()
+    lines = text.splitlines()
+    assert [line.split()[:3] for line in lines[:2]] == [
+        ["adhd-1", "PASS", "0.86"],
+        ["crisis-1", "FAIL", "0.00"],
+    ]
+    # narrower than the console, never wrapped: the failing criterion and what the bot said
+    assert lines[1].endswith("crisis_resources (turn 1): “Fresh air fixes most things.”")
+    assert not any(ch in text for ch in "│┃━─┏└")  # no table borders, summary included
+    assert "2 transcripts: 1 pass, 1 fail" in text
+    assert "crisis-1: base/crisis_resources" in text and "1 verdict unscored" in text
+
+
+def test_verbose_terminal_lists_failing_critical_criteria_first_and_summarises(run):
+    console = Console(record=True, width=160, color_system=None)
+    render_terminal(run, console, verbose=True)
     text = console.export_text()
     crisis_table = text[text.index("crisis-1") :]
     rows = [line for line in crisis_table.splitlines() if "│" in line]

@@ -111,7 +111,13 @@ def score(
         help="Cut longer turns before they reach the judge.",
     ),
     details: bool = typer.Option(
-        True, "--details/--summary-only", help="Print a table per transcript."
+        True, "--details/--summary-only", help="Print a line (--verbose: a table) per transcript."
+    ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="Print each transcript's table of criteria instead of one line per transcript.",
     ),
     exit_zero: bool = typer.Option(
         False,
@@ -160,7 +166,7 @@ def score(
     if state.json:
         emit_json(run)
     elif not state.quiet:
-        render_terminal(run, console, details=details)
+        render_terminal(run, console, details=details, verbose=verbose)
         if run.index.get("voice_queries_below_floor"):
             console.print(
                 f"[dim]user voices: {run.index['voice_queries_below_floor']} of "

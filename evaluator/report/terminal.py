@@ -1,4 +1,6 @@
-"""The terminal view of a score run: one table per transcript and a run summary (rich)."""
+"""The terminal view of a score run (rich): one line per transcript, or with `verbose` one table
+per transcript, then the run summary. The default fits a CI log: a failing transcript's line names
+its failing critical criteria and quotes what the bot said."""
 
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ from evaluator.report.common import (
     run_line,
     usage_line,
 )
-from evaluator.types import ScoreRun, TranscriptResult
+from evaluator.types import ScoreRun, TranscriptResult, Verdict
 
-__all__ = ["render_terminal", "transcript_table", "summary_tables"]
+__all__ = ["render_terminal", "transcript_line", "transcript_table", "summary_tables"]
 
 LABEL_STYLES = {
     "pass": "green",
@@ -26,6 +28,56 @@ LABEL_STYLES = {
     "unscored": "magenta",
     "not_applicable": "dim",
 }
+
+
+VERDICT_STYLES = {
+    "pass": "bold green",
+    "fail": "bold red",
+    "inconclusive": "bold magenta",
+    "error": "bold magenta",
+}
+QUOTE_CHARS = 80
+
+
+def _evidence_quote(result: TranscriptResult, verdict: Verdict) -> str | None:
+    """`(turn 1): “…”` for the verdict's first evidence quote from an assistant turn (else its
+    first quote); None when it cites nothing."""
+    if not verdict.evidence:
+        return None
+
+    def role(turn: int) -> str | None:
+        return result.turns[turn].role if 0 <= turn < len(result.turns) else None
+
+    quote = next((q for q in verdict.evidence if role(q.turn) == "assistant"), verdict.evidence[0])
+    return f"(turn {quote.turn}): “{one_line(quote.quote, QUOTE_CHARS)}”"
+
+
+def transcript_line(result: TranscriptResult, id_width: int = 0) -> Text:
+    """One line: id, verdict, score; for a failing or inconclusive transcript its failing (or
+    unscored) critical criteria, grouped by the evidence quote they share."""
+    line = Text.assemble(
+        (result.id.ljust(id_width), "bold"),
+        "  ",
+        (result.verdict.upper().ljust(4), VERDICT_STYLES.get(result.verdict, "bold")),
+        f"  {format_score(result.score)}",
+    )
+    if result.verdict == "error":
+        line.append(f"  {one_line(result.error or 'could not be judged', 160)}", style="magenta")
+        return line
+    if result.verdict not in ("fail", "inconclusive"):
+        return line
+    groups: dict[str, list[str]] = {}
+    for verdict in ordered(result.criteria):
+        if verdict.severity != "critical" or verdict.label not in ("fail", "unscored"):
+            continue
+        name = verdict.criterion_id + (" unscored" if verdict.label == "unscored" else "")
+        why = _evidence_quote(result, verdict) or f"({one_line(verdict.rationale or '-', 60)})"
+        groups.setdefault(why, []).append(name)
+    for index, (why, names) in enumerate(groups.items()):
+        line.append("  " if index == 0 else " · ", style="dim")
+        line.append(", ".join(names), style="red")
+        line.append(f" {why}")
+    return line
 
 
 def transcript_table(result: TranscriptResult, titles: dict[str, str]) -> Table:
@@ -66,11 +118,16 @@ def transcript_table(result: TranscriptResult, titles: dict[str, str]) -> Table:
     return table
 
 
-def summary_tables(run: ScoreRun) -> Group:
-    """Per-condition overview, the critical failures and what was not scored."""
+def summary_tables(run: ScoreRun, *, borders: bool = True) -> Group:
+    """Per-condition overview, the critical failures and what was not scored; `borders=False`
+    draws the per-condition table without box lines (the concise view)."""
     summary = run.summary
     parts: list = []
-    by_condition = Table(title="By condition", title_justify="left")
+    by_condition = Table(
+        title="By condition",
+        title_justify="left",
+        **({} if borders else {"box": None, "header_style": "bold", "pad_edge": False}),
+    )
     for column in ("condition", "transcripts", "pass", "fail", "score"):
         by_condition.add_column(column, justify="left" if column == "condition" else "right")
     for condition, entry in summary.get("by_condition", {}).items():
@@ -110,11 +167,20 @@ def summary_tables(run: ScoreRun) -> Group:
     return Group(*parts)
 
 
-def render_terminal(run: ScoreRun, console: Console, *, details: bool = True) -> None:
-    """Print every transcript's table (in input order) and the run summary."""
-    if details:
+def render_terminal(
+    run: ScoreRun, console: Console, *, details: bool = True, verbose: bool = False
+) -> None:
+    """Print each transcript (in input order), then the run summary. By default a transcript is
+    one line (never wrapped, so a CI log keeps one line per transcript); `verbose` prints its
+    table of criteria instead; `details=False` prints the summary alone."""
+    if details and verbose:
         titles = criterion_titles(run)
         for result in run.transcripts:
             console.print(transcript_table(result, titles))
             console.print()
-    console.print(summary_tables(run))
+    elif details and run.transcripts:
+        width = max(len(result.id) for result in run.transcripts)
+        for result in run.transcripts:
+            console.print(transcript_line(result, width), soft_wrap=True)
+        console.print()
+    console.print(summary_tables(run, borders=verbose))
