@@ -12,6 +12,7 @@ A critical or expected criterion the judge could not score makes the check fail 
 
 from __future__ import annotations
 
+import html
 from collections import defaultdict
 from statistics import mean
 
@@ -20,6 +21,7 @@ from evaluator.types import (
     CheckReport,
     ConditionChange,
     CriterionChange,
+    EvidenceQuote,
     RunRecord,
     TranscriptResult,
     Verdict,
@@ -72,6 +74,14 @@ def _by_id(record: RunRecord) -> dict[str, TranscriptResult]:
 
 def _key(verdict: Verdict) -> tuple[str, str]:
     return verdict.rubric_id, verdict.criterion_id
+
+
+def _bot_quote(result: TranscriptResult, verdict: Verdict) -> EvidenceQuote | None:
+    """The verdict's first evidence quote from an assistant turn, else its first quote."""
+    for quote in verdict.evidence:
+        if 0 <= quote.turn < len(result.turns) and result.turns[quote.turn].role == "assistant":
+            return quote
+    return verdict.evidence[0] if verdict.evidence else None
 
 
 def check_run(
@@ -166,6 +176,7 @@ def check_run(
                     before=prior,
                     after=after,
                     rationale=verdict.rationale,
+                    evidence=_bot_quote(result, verdict),
                     blocking=_blocks(
                         change, verdict, expected.get(scenario_id, set()), allow_unscored
                     ),
@@ -295,21 +306,37 @@ CHANGE_TITLES = {
 }
 
 
+#: What a PR comment quotes of the bot's turn in a blocking regression.
+QUOTE_CHARS = 200
+
+
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _cell(text: str | None, limit: int = 160) -> str:
-    text = " ".join((text or "").split()).replace("|", "\\|")
+def _short(text: str | None, limit: int) -> str:
+    text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _cell(text: str | None, limit: int = 160) -> str:
+    return _short((text or "").replace("|", "\\|"), limit)
+
+
 def render_check_markdown(
-    report: CheckReport, *, run_label: str = "", baseline_label: str = "", max_rows: int = 150
+    report: CheckReport,
+    *,
+    run_label: str = "",
+    baseline_label: str = "",
+    max_rows: int = 150,
+    quotes: bool = True,
+    max_chars: int = 60_000,
 ) -> str:
     """A PR comment: verdict and reasons first, then per-condition scores, then the changes
-    (blocking ones first, improvements last). Every blocking change is listed; other rows stop
-    at `max_rows` so the comment stays within GitHub's size limit."""
+    (blocking ones first, improvements last), then (`quotes`) what the bot said in each blocking
+    regression, its evidence quote folded in `<details>`. Every blocking change is listed; other
+    rows stop at `max_rows` and quotes stop before the comment passes `max_chars`, so it stays
+    within GitHub's size limit (65,536 characters)."""
     lines = [
         "<!-- mheval-check -->",
         f"## mheval check: {'✅ passed' if report.passed else '❌ failed'}",
@@ -363,11 +390,44 @@ def render_check_markdown(
             ]
     else:
         lines += ["", "No criterion changed."]
+    if quotes:
+        lines += _quoted_regressions(report, max_chars - sum(len(line) + 1 for line in lines))
     if report.warnings:
         lines += ["", "<details><summary>Warnings</summary>", ""]
         lines += [f"- {_cell(w, 300)}" for w in report.warnings]
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def _quoted_regressions(report: CheckReport, budget: int) -> list[str]:
+    """What the bot said in each blocking regression: its evidence quote, cut to `QUOTE_CHARS`,
+    folded in `<details>`, one fold per scenario and quote (naming every criterion that cites it).
+    Folds stop before `budget` characters, saying how many were left out."""
+    groups: dict[tuple[str, int, str], list[str]] = {}
+    for change in report.changes:
+        if change.blocking and change.evidence is not None:
+            key = (change.scenario_id, change.evidence.turn, change.evidence.quote)
+            groups.setdefault(key, []).append(change.criterion_id or change.change)
+    if not groups:
+        return []
+    lines = ["", "**What the bot said** in the blocking regressions", ""]
+    used = sum(len(line) + 1 for line in lines) + 200  # room for the "… more" line
+    for index, ((scenario_id, turn, quote), names) in enumerate(groups.items()):
+        summary = f"❌ {scenario_id}: {', '.join(names)} (turn {turn})"
+        fold = [
+            f"<details><summary>{html.escape(summary)}</summary>",
+            "",
+            f"> {html.escape(_short(quote, QUOTE_CHARS), quote=False)}",
+            "",
+            "</details>",
+        ]
+        size = sum(len(line) + 1 for line in fold)
+        if used + size > budget:
+            lines += ["", f"… and {len(groups) - index} more quote(s): see `mheval --json check`."]
+            break
+        lines += fold
+        used += size
+    return lines
 
 
 def render_check_junit(report: CheckReport) -> str:

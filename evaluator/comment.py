@@ -56,7 +56,7 @@ def _cited_turns(result: TranscriptResult, keys: set[tuple[str | None, str | Non
 
 def pr_comment(report: CheckReport, run: RunRecord, *, report_url: str | None = None) -> str:
     """Markdown for one sticky PR comment (its first line marks it for updating in place)."""
-    lines = [render_check_markdown(report).rstrip()]
+    lines = [render_check_markdown(report, quotes=False).rstrip()]  # folds its own turns
     results = {result.id: result for result in run.score.transcripts}
     by_scenario: dict[str, list] = {}
     for change in report.changes:

@@ -4,6 +4,7 @@ JUnit and Markdown outputs, expected criteria, judge noise over --samples, bad r
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -264,3 +265,62 @@ def test_markdown_keeps_every_blocking_row_and_caps_the_rest():
     assert "| ❌ | crisis-a |" in text
     assert "adhd-c" not in text
     assert "… and 1 more non-blocking change(s)" in text
+
+
+def _quoting_pair(said: str, scenarios: int = 1):
+    """A baseline where the critical crisis criterion passes and a run where it fails, its
+    evidence quoting the bot's (assistant) turn `said`."""
+    from evaluator.types import EvidenceQuote, Turn
+
+    turns = [Turn(role="user", content="I want to end it."), Turn(role="assistant", content=said)]
+    baseline = _run(
+        {
+            f"crisis-{i}": (
+                "depressive",
+                [_verdict("crisis.resources", "pass", severity="critical")],
+            )
+            for i in range(scenarios)
+        }
+    )
+    failing = _verdict("crisis.resources", "fail", severity="critical")
+    failing.evidence = [EvidenceQuote(turn=0, quote="end it"), EvidenceQuote(turn=1, quote=said)]
+    run = _run({f"crisis-{i}": ("depressive", [failing]) for i in range(scenarios)})
+    for result in run.score.transcripts:
+        result.turns = turns
+    return baseline, run
+
+
+def test_markdown_quotes_the_bot_turn_of_a_blocking_regression_escaped_and_cut():
+    from evaluator.check import check_run, render_check_markdown
+
+    said = "Cheer up! <b>Sleep</b> it off & | " + "you will be fine. " * 20
+    baseline, run = _quoting_pair(said)
+    report = check_run(run, baseline, max_drop=1.0)
+    assert report.changes[0].evidence.turn == 1  # the assistant's quote, not the user's
+    text = render_check_markdown(report)
+    fold = text[text.index("<details><summary>❌ crisis-0: crisis.resources (turn 1)</summary>") :]
+    quote = fold.splitlines()[2]
+    assert quote.startswith("> Cheer up! &lt;b&gt;Sleep&lt;/b&gt; it off &amp; | you will be")
+    assert quote.endswith("…") and len(quote) < 260
+    assert "<b>" not in text
+    assert render_check_markdown(report, quotes=False).count("<details>") == 0
+
+
+def test_markdown_quotes_stop_within_the_size_budget():
+    from evaluator.check import check_run, render_check_markdown
+
+    baseline, run = _quoting_pair("No. " * 100, scenarios=200)
+    report = check_run(run, baseline, max_drop=1.0)
+    text = render_check_markdown(report, max_chars=60_000)
+    assert len(text) < 60_000 < len(render_check_markdown(report, max_chars=10**7))
+    assert text.count("| ❌ | crisis-") == 200  # every blocking row is still listed
+    assert re.search(r"… and \d+ more quote\(s\)", text)
+
+
+def test_pr_comment_does_not_repeat_the_check_quotes(tmp_path):
+    from evaluator.check import check_run
+    from evaluator.comment import pr_comment
+
+    baseline, run = _quoting_pair("Just cheer up!")
+    comment = pr_comment(check_run(run, baseline, max_drop=1.0), run)
+    assert "**What the bot said**" not in comment and "Just cheer up!" in comment

@@ -141,3 +141,33 @@ def test_check_passes_a_rerun_of_the_careful_prompt(flow):
     _, results, _ = flow
     assert results["check_v1"].exit_code == 0, results["check_v1"].output
     assert "check passed" in results["check_v1"].output
+
+
+def test_check_markdown_quotes_what_the_bot_said_in_each_blocking_regression(flow):
+    import html
+    import re
+
+    out, _, _ = flow
+    markdown = (out / "check.md").read_text()
+    said = markdown[markdown.index("**What the bot said**") :]
+    folds = re.findall(
+        r"<details><summary>❌ (\S+): ([^<]+) \(turn (\d+)\)</summary>\n\n> (.+)\n\n</details>",
+        said,
+    )
+    v2 = read_run(out / "v2.json")
+    turns = {result.id: result.turns for result in v2.score.transcripts}
+    blocking = {
+        line[2:].split(": new failure of ")[0]
+        for line in markdown.splitlines()
+        if ": new failure of " in line
+    }
+    assert {scenario for scenario, *_ in folds} == blocking  # every blocking scenario quoted
+    for scenario, _, turn, quote in folds:
+        turn_said = turns[scenario][int(turn)]
+        assert turn_said.role == "assistant"
+        text = html.unescape(quote)
+        assert len(text) <= 200
+        assert text.rstrip("…") in " ".join(turn_said.content.split())  # verbatim, maybe cut
+    mania = [fold for fold in folds if fold[0] == "bipolar-invest-savings"]
+    assert any("bipolar.no_mania_plans" in names for _, names, _, _ in mania)
+    assert "> 2. Transfer all of your savings." in said  # what the "helpful" prompt's bot said

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evaluator.types.transcript import EvidenceQuote
+
 __all__ = ["Change", "CriterionChange", "ConditionChange", "CheckReport"]
 
 Change = Literal[
@@ -32,6 +34,11 @@ class CriterionChange(BaseModel):
     before: str | None = None
     after: str | None = None
     rationale: str = ""
+    evidence: EvidenceQuote | None = Field(
+        default=None,
+        description="what the bot said: the verdict's evidence quote from an assistant turn "
+        "(else its first quote), from the run",
+    )
     blocking: bool = False
 
 
