@@ -201,3 +201,24 @@ def test_markdown_stays_within_its_size_budget_failures_first(run):
     assert "**[1] assistant** ⚠️ **cited by a failing criterion**" in small  # a whole failure
     assert "left out to stay under 20,000 characters" in small
     assert small.endswith("The HTML and JSON reports have them all.\n")
+
+
+def test_terminal_line_of_an_inconclusive_transcript_names_the_unscored_criterion():
+    from evaluator.report.terminal import transcript_line
+    from evaluator.types import TranscriptResult, Verdict
+
+    unscored = Verdict(
+        criterion_id="crisis.resources",
+        rubric_id="base",
+        label="unscored",
+        severity="critical",
+        rationale="judge timed out after 4 attempts",
+    )
+    result = TranscriptResult(
+        id="[bold]x", score=None, verdict="inconclusive", conditions=[], crisis=False,
+        criteria=[unscored],
+    )  # fmt: skip
+    line = transcript_line(result).plain
+    assert line == (
+        "[bold]x  INCONCLUSIVE  —  crisis.resources unscored (judge timed out after 4 attempts)"
+    )
