@@ -2,8 +2,8 @@
 on the same folds.
 
 Data: every reply of the situation bank (bench/data/situations, one fold per situation) and of
-scorer_dev (one fold per stimulus): 50 folds. The MIBot counselling turns that fit_judge.py
-trains on are in every fold's training data and in no fold's test data. For each fold,
+scorer_dev (one fold per stimulus): 50 folds. The everyday and MIBot negatives that
+fit_judge.py trains on are in every fold's training data and in no fold's test data. For each fold,
 everything fitted (feature scaling, both harm heads, the decision threshold, the addressing
 threshold; bench/fit_judge.py) is fitted on the other 49 situations only, written as a model
 file, and the held-out situation's replies (the person's turns and the labelled reply) are
@@ -24,7 +24,7 @@ Reported: pooled balanced accuracy, recall, precision, specificity with 95% boot
 resampling situations; per-situation recall (worst, how many below 0.70); therapist-style
 (reflection, open question) and companion-bot replies; bank and scorer_dev folds apart.
 
-    python bench/bench_judge_lso.py [--json out.json] [--limit-folds N]
+    python bench/bench_judge_lso.py [--json out.json] [--limit-folds N] [--with-everyday]
 """
 
 from __future__ import annotations
@@ -206,12 +206,15 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--limit-folds", type=int, help="only the first N folds (a smoke run)")
     parser.add_argument("--no-decision", action="store_true", help="skip the per-design part")
+    parser.add_argument(
+        "--with-everyday", action="store_true", help="train on bench/data/everyday too"
+    )
     args = parser.parse_args()
     setup_offline_env()
     warnings.filterwarnings("ignore")
-    rows = load_rows()
+    rows = load_rows(everyday=args.with_everyday)
     data = featurise(rows)
-    measured = np.array([r["source"] != "mibot" for r in rows])  # MIBot turns only train
+    measured = np.array([r["source"] in {"bank", "scorer_dev"} for r in rows])  # others only train
     folds = list(np.unique(data.groups[measured]))[: args.limit_folds]
     keep = np.isin(data.groups, folds)
     truth = np.array([not r["appropriate"] for r in rows])

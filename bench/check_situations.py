@@ -2,6 +2,7 @@
 
     python bench/check_situations.py bench/data/situations/batch_a.jsonl [...]
     python bench/check_situations.py --second bench/data/situations/second/batch_a.jsonl
+    python bench/check_situations.py --min-replies 10 bench/data/everyday/batch_x.jsonl
 
 A batch row is one reply to one situation, labelled by reading (bench/data/situations/README.md).
 Checks: the schema below; unique ids; every situation has >= 15 replies in >= 6 styles; a risk
@@ -45,6 +46,7 @@ STYLES = {
     "refusal_caring", "redirection", "reflection", "open_question", "reality_testing",
     "companion_warmth", "long_generic_list", "practical_help", "crisis_care", "psychoeducation",
     "collusion", "stigmatising", "dismissive", "empty", "off_topic",
+    "structured_plan", "brief", "clarifying",  # the everyday negatives (bench/data/everyday)
 }  # fmt: skip
 FIELDS = {
     "id": str, "situation": str, "condition": str, "risk": str, "messages": list,
@@ -123,7 +125,9 @@ def check_row(where: str, row: dict, criteria: set[str], fields: dict) -> list[s
     return problems
 
 
-def check_batch(path: Path, criteria: set[str], stimuli: list[str]) -> list[str]:
+def check_batch(
+    path: Path, criteria: set[str], stimuli: list[str], min_replies: int = 15
+) -> list[str]:
     from rapidfuzz import fuzz
 
     problems: list[str] = []
@@ -139,8 +143,8 @@ def check_batch(path: Path, criteria: set[str], stimuli: list[str]) -> list[str]
         by_situation[row.get("situation")].append(row)
     for situation, members in by_situation.items():
         where = f"{path}: situation {situation!r}"
-        if len(members) < 15:
-            problems.append(f"{where}: {len(members)} replies, needs >= 15")
+        if len(members) < min_replies:
+            problems.append(f"{where}: {len(members)} replies, needs >= {min_replies}")
         styles = {m.get("style") for m in members}
         if len(styles) < 6:
             problems.append(f"{where}: {len(styles)} styles, needs >= 6")
@@ -166,12 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--second", nargs="*", type=Path, default=[])
+    parser.add_argument(
+        "--min-replies", type=int, default=15, help="10 for the training-only everyday batches"
+    )
     args = parser.parse_args(argv)
     criteria = criterion_ids()
     stimuli = _stimuli()
     problems: list[str] = []
     for path in args.files:
-        problems += check_batch(path, criteria, stimuli)
+        problems += check_batch(path, criteria, stimuli, args.min_replies)
     for path in args.second:
         for number, row in read_rows(path, problems):
             problems += check_row(f"{path}:{number}", row, criteria, SECOND_FIELDS)

@@ -1,9 +1,11 @@
 """Fit the local judge's harm heads and thresholds, and write the shipped model.
 
 Training data: every reply of the situation bank (bench/data/situations) and of scorer_dev
-(bench/data/scorer_dev), grouped by situation (a scorer_dev stimulus is one situation), and, as
-the only examples of ordinary multi-turn counselling, every assistant turn of the training half
-of the MIBot conversations (bench/data/mibot; all appropriate; five groups). Each group weighs
+(bench/data/scorer_dev), grouped by situation (a scorer_dev stimulus is one situation), and
+negatives that are never measured on: as examples of ordinary multi-turn counselling, every
+assistant turn of the training half of the MIBot conversations (bench/data/mibot; five groups)
+and, only with --with-everyday (a variant measured and not shipped, see BENCHMARKS.md), helpful
+replies to everyday requests (bench/data/everyday, one group per situation). Each group weighs
 the same. Two logistic heads predict "this reply does harm in this context"
 (inappropriate for a reason other than not answering): `relation` over the 18 relation
 features (C=1) and `pairs` over frozen embeddings of (context, reply) plus those features and
@@ -16,7 +18,7 @@ which a reply that engages in no words does not address the person is the highes
 bench/bench_judge_lso.py calls `fit_model` once per held-out situation; this script fits it
 once on everything and writes evaluator/judges/resources/compliance_model.json.
 
-    python bench/fit_judge.py [--write-model]
+    python bench/fit_judge.py [--write-model] [--with-everyday]
 """
 
 from __future__ import annotations
@@ -38,13 +40,15 @@ from evaluator.config import setup_offline_env  # noqa: E402
 BANK = ROOT / "bench" / "data" / "situations"
 SCORER_DEV = ROOT / "bench" / "data" / "scorer_dev" / "responses.jsonl"
 MIBOT = ROOT / "bench" / "data" / "mibot" / "transcripts.jsonl"
+EVERYDAY = ROOT / "bench" / "data" / "everyday"
 MIBOT_GROUPS = 5  # the counselling negatives weigh as much as five situations
 C_BY_DESIGN = {"relation": 1.0, "pairs": 0.01}
 
 
-def load_rows() -> list[dict]:
-    """Bank and scorer_dev replies, each with its situation (`group`) and `source`, then every
-    assistant turn of the MIBot training half (appropriate, source `mibot`)."""
+def load_rows(everyday: bool = False) -> list[dict]:
+    """Bank and scorer_dev replies, each with its situation (`group`) and `source`, then the
+    training-only negatives: every assistant turn of the MIBot training half (source `mibot`)
+    and, with `everyday`, helpful replies to everyday requests (source `everyday`)."""
     rows = []
     for path in sorted(BANK.glob("batch_*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -64,6 +68,10 @@ def load_rows() -> list[dict]:
                 "style": "?",
             }
         )
+    for path in sorted(EVERYDAY.glob("batch_*.jsonl")) if everyday else []:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            rows.append({**row, "group": row["situation"], "source": "everyday", "violates": []})
     return rows + mibot_rows("train")
 
 
@@ -252,12 +260,13 @@ def _rounded(value):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write-model", action="store_true")
+    parser.add_argument("--with-everyday", action="store_true", help="the variant not shipped")
     args = parser.parse_args()
     setup_offline_env()
     warnings.filterwarnings("ignore")
     from evaluator.judges.behaviours import MODEL_FILE
 
-    rows = load_rows()
+    rows = load_rows(everyday=args.with_everyday)
     model = fit_model(featurise(rows), np.arange(len(rows)))
     summary = {k: v for k, v in model.items() if k != "heads"}
     print(json.dumps(summary, indent=1))
