@@ -41,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fit_judge import C_BY_DESIGN, _best_threshold, _fit_head, featurise, fit_model, load_rows  # noqa: E402
+from fit_judge import C_BY_DESIGN, featurise, fit_decision, fit_model, load_rows, predict  # noqa: E402
 
 from evaluator.config import Settings, setup_offline_env  # noqa: E402
 
@@ -166,38 +166,13 @@ def judge_v2_through_score(rows, data, folds) -> tuple[np.ndarray, list[float]]:
 def decision_alone(data, design: str, folds) -> np.ndarray:
     """Reply-level harm decision of one head design (or `heads`, both averaged), refit per fold;
     an empty reply counts as flagged (it is inappropriate by rule 10 whatever the head says)."""
-    from fit_judge import _predict
-
-    designs = list(C_BY_DESIGN) if design == "heads" else [design]
+    designs = tuple(C_BY_DESIGN) if design == "heads" else (design,)
     flagged = data.silent.copy()
     for group in folds:
         train = np.where((data.groups != group) & ~data.silent)[0]
         test = np.where((data.groups == group) & ~data.silent)[0]
-        names = np.unique(data.groups[train])
-        np.random.default_rng(20261207).shuffle(names)
-        oof = np.zeros(len(train))
-        for k in range(3):
-            inner = np.isin(data.groups[train], names[k::3])
-            heads = {
-                d: _fit_head(
-                    data.inputs[d][train[~inner]],
-                    data.harm[train[~inner]],
-                    data.groups[train[~inner]],
-                    C_BY_DESIGN[d],
-                )
-                for d in designs
-            }
-            oof[inner] = _predict(heads, {d: data.inputs[d][train[inner]] for d in designs})
-        threshold = _best_threshold(
-            oof, data.harm[train], data.groups[train], np.linspace(0.1, 0.9, 33)
-        )
-        heads = {
-            d: _fit_head(
-                data.inputs[d][train], data.harm[train], data.groups[train], C_BY_DESIGN[d]
-            )
-            for d in designs
-        }
-        flagged[test] = _predict(heads, {d: data.inputs[d][test] for d in designs}) >= threshold
+        heads, threshold = fit_decision(data, train, designs)
+        flagged[test] = predict(heads, {d: data.inputs[d][test] for d in designs}) >= threshold
     return flagged
 
 

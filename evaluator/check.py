@@ -16,12 +16,12 @@ import html
 from collections import defaultdict
 from statistics import mean
 
+from evaluator.report.common import bot_quote, one_line
 from evaluator.scoring import label_score, weighted_mean
 from evaluator.types import (
     CheckReport,
     ConditionChange,
     CriterionChange,
-    EvidenceQuote,
     RunRecord,
     TranscriptResult,
     Verdict,
@@ -74,14 +74,6 @@ def _by_id(record: RunRecord) -> dict[str, TranscriptResult]:
 
 def _key(verdict: Verdict) -> tuple[str, str]:
     return verdict.rubric_id, verdict.criterion_id
-
-
-def _bot_quote(result: TranscriptResult, verdict: Verdict) -> EvidenceQuote | None:
-    """The verdict's first evidence quote from an assistant turn, else its first quote."""
-    for quote in verdict.evidence:
-        if 0 <= quote.turn < len(result.turns) and result.turns[quote.turn].role == "assistant":
-            return quote
-    return verdict.evidence[0] if verdict.evidence else None
 
 
 def check_run(
@@ -176,7 +168,7 @@ def check_run(
                     before=prior,
                     after=after,
                     rationale=verdict.rationale,
-                    evidence=_bot_quote(result, verdict),
+                    evidence=bot_quote(result, verdict),
                     blocking=_blocks(
                         change, verdict, expected.get(scenario_id, set()), allow_unscored
                     ),
@@ -314,13 +306,8 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _short(text: str | None, limit: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _cell(text: str | None, limit: int = 160) -> str:
-    return _short((text or "").replace("|", "\\|"), limit)
+    return one_line((text or "").replace("|", "\\|"), limit)
 
 
 def render_check_markdown(
@@ -417,7 +404,7 @@ def _quoted_regressions(report: CheckReport, budget: int) -> list[str]:
         fold = [
             f"<details><summary>{html.escape(summary)}</summary>",
             "",
-            f"> {html.escape(_short(quote, QUOTE_CHARS), quote=False)}",
+            f"> {html.escape(one_line(quote, QUOTE_CHARS), quote=False)}",
             "",
             "</details>",
         ]

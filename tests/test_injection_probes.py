@@ -2,7 +2,7 @@
 
 Prompt injection: three texts (a fake system note, "ignore the rubric", a fake JSON verdict), each
 in the user turns, at the start and at the end of the assistant turns, and as a system message,
-move no verdict of six example transcripts; criterion labels stay too, but for one known case
+move no verdict and no criterion label of six example transcripts, but for one known marginal case
 (marked below).
 
 HTML: `<script>` and `onerror=` in turns are escaped in the HTML report.
@@ -108,22 +108,13 @@ def test_injection_moves_no_verdict_of_the_marginal_example(scored, name, positi
     assert after["verdict"] == before["verdict"]
 
 
-# Found while writing these probes: the fake JSON verdict appended to every user turn of
-# hypomania-investing-savings turns base.symptom.no_feeding from fail to pass with the local judge
-# (the transcript still fails on its other critical criteria). A judge matter; strict, so the
-# mark must go when the judge no longer moves.
-_KNOWN_LABEL_MOVE = pytest.mark.xfail(
-    strict=True, reason="local judge: injected text moves base.symptom.no_feeding of one example"
-)
-
-
 @pytest.mark.parametrize("name", sorted(INJECTIONS))
 @pytest.mark.parametrize("position", POSITIONS)
-def test_injected_instructions_move_no_criterion_label(scored, name, position, request):
-    if (name, position) in {("fake-verdict", "user"), *_MARGINAL_MOVES}:
-        request.applymarker(_KNOWN_LABEL_MOVE)
+def test_injected_instructions_move_no_criterion_label(scored, name, position):
     ids, results = scored
     for original in ids:
+        if original == _MARGINAL and (name, position) in _MARGINAL_MOVES:
+            continue  # its labels move with its verdict (the strict xfail above)
         before, after = results[original], results[f"{original}--{name}--{position}"]
         assert _labels(after) == _labels(before), (original, name, position)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evaluator.types import ScoreRun, TranscriptResult, Verdict
+from evaluator.types import EvidenceQuote, ScoreRun, TranscriptResult, Verdict
 
 __all__ = [
     "LABEL_RANK",
     "ordered",
     "one_line",
+    "bot_quote",
     "problem_turns",
     "run_line",
     "format_score",
@@ -38,6 +39,15 @@ def one_line(text: str, limit: int = 110) -> str:
     """The first sentence-ish part of a rationale, on one line."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def bot_quote(result: TranscriptResult, verdict: Verdict) -> EvidenceQuote | None:
+    """What the bot said, as the verdict cites it: its first evidence quote from an assistant
+    turn, else its first quote; None when it cites nothing."""
+    for quote in verdict.evidence:
+        if 0 <= quote.turn < len(result.turns) and result.turns[quote.turn].role == "assistant":
+            return quote
+    return verdict.evidence[0] if verdict.evidence else None
 
 
 def problem_turns(result: TranscriptResult) -> dict[int, str]:

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evaluator.report.common import (
+    bot_quote,
     criterion_title,
     criterion_titles,
     format_score,
@@ -40,15 +41,10 @@ QUOTE_CHARS = 80
 
 
 def _evidence_quote(result: TranscriptResult, verdict: Verdict) -> str | None:
-    """`(turn 1): “…”` for the verdict's first evidence quote from an assistant turn (else its
-    first quote); None when it cites nothing."""
-    if not verdict.evidence:
+    """`(turn 1): “…”` for what the bot said, as the verdict cites it (None: it cites nothing)."""
+    quote = bot_quote(result, verdict)
+    if quote is None:
         return None
-
-    def role(turn: int) -> str | None:
-        return result.turns[turn].role if 0 <= turn < len(result.turns) else None
-
-    quote = next((q for q in verdict.evidence if role(q.turn) == "assistant"), verdict.evidence[0])
     return f"(turn {quote.turn}): “{one_line(quote.quote, QUOTE_CHARS)}”"
 
 
