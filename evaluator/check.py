@@ -3,6 +3,10 @@
 A check fails on (1) a new failure of a critical criterion or of a criterion the scenario
 `expect`s (for those, pass -> partial counts too), or a scenario that newly errors,
 (2) a per-condition score drop beyond `max_drop`, (3) an overall score under `fail_under`.
+Graded quality criteria (severity `quality`) are compared per dimension instead of per
+criterion and left out of the per-condition drop: a quality dimension whose mean drops beyond
+`max_drop` is reported, and blocks only with `block_on_quality`. They still count in the
+overall score, as they do in `mheval score`.
 Failures already in the baseline are reported, never blocking. Verdicts from a non-deterministic
 judge carry per-sample labels; a failure or drop that rests on them must show in at least
 `samples` of those replicas to block, so judge noise alone cannot fail a pull request.
@@ -16,12 +20,13 @@ import html
 from collections import defaultdict
 from statistics import mean
 
-from evaluator.report.common import bot_quote, one_line
+from evaluator.report.common import bot_quote, dimension_name, one_line
 from evaluator.scoring import label_score, weighted_mean
 from evaluator.types import (
     CheckReport,
     ConditionChange,
     CriterionChange,
+    QualityChange,
     RunRecord,
     TranscriptResult,
     Verdict,
@@ -50,10 +55,13 @@ def _replica_count(results: list[TranscriptResult]) -> int:
     return max(counts, default=1) or 1
 
 
-def _transcript_scores(result: TranscriptResult, replicas: int) -> list[float | None]:
+def _transcript_scores(
+    result: TranscriptResult, replicas: int, *, quality: bool = True
+) -> list[float | None]:
     """The scorer's weighted mean, once per sample replica (a replica that agrees with the
-    verdict's label keeps the verdict's score)."""
-    labels = [_replica_labels(verdict, replicas) for verdict in result.criteria]
+    verdict's label keeps the verdict's score); `quality=False` leaves graded quality out."""
+    verdicts = [v for v in result.criteria if quality or v.severity != "quality"]
+    labels = [_replica_labels(verdict, replicas) for verdict in verdicts]
     return [
         weighted_mean(
             (
@@ -62,7 +70,7 @@ def _transcript_scores(result: TranscriptResult, replicas: int) -> list[float | 
                     replica[index], verdict.score if replica[index] == verdict.label else None
                 ),
             )
-            for verdict, replica in zip(result.criteria, labels, strict=True)
+            for verdict, replica in zip(verdicts, labels, strict=True)
         )
         for index in range(replicas)
     ]
@@ -84,6 +92,7 @@ def check_run(
     fail_under: float | None = None,
     samples: int = 1,
     allow_unscored: bool = False,
+    block_on_quality: bool = False,
 ) -> CheckReport:
     """Compare per scenario, criterion and condition; see the module docstring for the rules."""
     changes: list[CriterionChange] = []
@@ -132,6 +141,11 @@ def check_run(
         old_verdicts = {_key(v): v for v in old.criteria}
         condition = conditions.get(scenario_id, ",".join(result.conditions) or "general")
         for verdict in result.criteria:
+            wanted = f"{verdict.rubric_id}/{verdict.criterion_id}" in expected.get(
+                scenario_id, set()
+            )
+            if verdict.severity == "quality" and not wanted:
+                continue  # graded: compared per dimension below
             previous = old_verdicts.get(_key(verdict))
             after, prior = verdict.label, previous.label if previous else None
             change = None
@@ -176,6 +190,7 @@ def check_run(
             )
 
     condition_changes = _condition_changes(now, before, conditions, replicas, max_drop, samples)
+    quality_changes = _quality_changes(now, before, max_drop, block_on_quality)
     overall_after = _overall(now.values(), replicas)
     overall_before = _overall(before.values(), _replica_count(baseline.score.transcripts))
 
@@ -196,6 +211,12 @@ def check_run(
             reasons.append(
                 f"{condition_change.condition}: score dropped by {condition_change.drop:.3f} "
                 f"(> {max_drop:.3f})"
+            )
+    for quality_change in quality_changes:
+        if quality_change.blocking:
+            reasons.append(
+                f"quality {quality_change.dimension}: dropped by {quality_change.drop:.3f} "
+                f"(> {max_drop:.3f}, --block-on-quality)"
             )
     if fail_under is not None and (overall_after is None or overall_after < fail_under):
         shown = "n/a" if overall_after is None else f"{overall_after:.3f}"
@@ -224,6 +245,7 @@ def check_run(
         samples=samples,
         changes=changes,
         conditions=condition_changes,
+        quality=quality_changes,
         warnings=warnings,
     )
 
@@ -251,8 +273,8 @@ def _condition_changes(now, before, conditions, replicas, max_drop, samples):
         grouped[conditions.get(scenario_id, "general")].append(scenario_id)
     changes: list[ConditionChange] = []
     for condition, ids in sorted(grouped.items()):
-        after_replicas = [_transcript_scores(now[i], replicas) for i in ids]
-        before_scores = [_transcript_scores(before[i], 1)[0] for i in ids]
+        after_replicas = [_transcript_scores(now[i], replicas, quality=False) for i in ids]
+        before_scores = [_transcript_scores(before[i], 1, quality=False)[0] for i in ids]
         before_mean = _mean_or_none(before_scores)
         drops = []
         for index in range(replicas):
@@ -274,6 +296,32 @@ def _condition_changes(now, before, conditions, replicas, max_drop, samples):
                 else None,
                 confirmed_samples=confirmed,
                 blocking=blocking,
+            )
+        )
+    return changes
+
+
+def _quality_changes(now, before, max_drop: float, block: bool) -> list[QualityChange]:
+    """Each graded quality dimension's mean over the scenarios present in both runs."""
+    ids = sorted(set(now) & set(before))
+    dimensions = dict.fromkeys(
+        v.criterion_id for i in ids for v in now[i].criteria if v.severity == "quality"
+    )
+    changes = []
+    for dimension in dimensions:
+        pairs = [(before[i].quality.get(dimension), now[i].quality.get(dimension)) for i in ids]
+        pairs = [(b, a) for b, a in pairs if b is not None and a is not None]
+        prior = _mean_or_none([b for b, _ in pairs])
+        after = _mean_or_none([a for _, a in pairs])
+        drop = round(prior - after, 4) if pairs else None
+        changes.append(
+            QualityChange(
+                dimension=dimension,
+                scenarios=len(pairs),
+                before=prior,
+                after=after,
+                drop=drop,
+                blocking=block and drop is not None and drop > max_drop + 1e-9,
             )
         )
     return changes
@@ -348,6 +396,18 @@ def render_check_markdown(
             drop = _fmt(c.drop) + (" ❌" if c.blocking else "")
             lines.append(
                 f"| {c.condition} | {c.scenarios} | {_fmt(c.before)} | {_fmt(c.after)} | {drop} |"
+            )
+    if report.quality:
+        lines += [
+            "",
+            "| quality dimension | scenarios | baseline | now | drop |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for q in report.quality:
+            flag = " ❌" if q.blocking else (" ⚠️" if (q.drop or 0) > report.max_drop else "")
+            lines.append(
+                f"| {dimension_name(q.dimension)} | {q.scenarios} | {_fmt(q.before)} | "
+                f"{_fmt(q.after)} | {_fmt(q.drop)}{flag} |"
             )
     if report.changes:
         lines += [

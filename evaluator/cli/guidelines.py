@@ -22,7 +22,7 @@ app.info.epilog = examples(
     "mheval guidelines diff old_guidelines/ guidelines/",
 )
 
-_SEVERITY_STYLE = {"critical": "bold red", "major": "yellow", "minor": "dim"}
+_SEVERITY_STYLE = {"critical": "bold red", "major": "yellow", "minor": "dim", "quality": "cyan"}
 
 
 def _guidelines_dir(directory: Path | None) -> Path:

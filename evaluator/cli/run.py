@@ -231,6 +231,27 @@ def _render_check(report) -> None:
                 f"[red]{drop}[/red]" if c.blocking else drop,
             )
         console.print(table)
+    if report.quality:
+        from evaluator.report.common import dimension_name
+
+        table = Table(
+            title="quality (graded, never blocks by default)", title_justify="left", show_edge=False
+        )
+        for column in ("dimension", "scenarios", "baseline", "now", "drop"):
+            table.add_column(column, justify="left" if column == "dimension" else "right")
+        for q in report.quality:
+            drop = _fmt(q.drop)
+            over = q.drop is not None and q.drop > report.max_drop
+            style = "red" if q.blocking else "yellow" if over else ""
+            table.add_row(
+                dimension_name(q.dimension),
+                str(q.scenarios),
+                _fmt(q.before),
+                _fmt(q.after),
+                f"[{style}]{drop}[/{style}]" if style else drop,
+            )
+        console.print()
+        console.print(table)
     if report.changes:
         table = Table(title="changes since the baseline", title_justify="left", show_edge=False)
         table.add_column("")
@@ -300,13 +321,19 @@ def check_command(
         "--allow-unscored",
         help="Do not block on critical or expected criteria the judge could not score.",
     ),
+    block_on_quality: bool = typer.Option(
+        False,
+        "--block-on-quality",
+        help="Also block when a graded quality dimension drops by more than --max-drop.",
+    ),
 ) -> None:
     """Compare a run with its baseline; exit 1 when the bot got worse or the run is inconclusive.
 
     Blocking: a new failure of a critical or expected criterion, a scenario that newly errors, a
     per-condition score drop beyond --max-drop, an overall score under --fail-under, and (unless
     --allow-unscored) a critical or expected criterion the judge could not score. Failures
-    already in the baseline are reported but never block.
+    already in the baseline are reported but never block. Quality dimensions that drop by more
+    than --max-drop are reported, and block only with --block-on-quality.
     """
     from evaluator.check import check_run, render_check_junit, render_check_markdown
     from evaluator.io import atomic_write
@@ -320,6 +347,7 @@ def check_command(
         fail_under=fail_under,
         samples=samples,
         allow_unscored=allow_unscored,
+        block_on_quality=block_on_quality,
     )
     if markdown is not None:
         with atomic_write(markdown) as handle:

@@ -33,7 +33,7 @@ __all__ = ["load_library", "build_rubrics", "BASE_ID"]
 
 BASE_ID = "base"
 _STRONG_RESIDUAL = 4.0
-_SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2}
+_SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "quality": 3}
 _CURATED = EvidenceRef(
     source="curated", note="curated practice; no corpus finding or published result backs it here"
 )

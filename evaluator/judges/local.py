@@ -3,7 +3,8 @@
 Deterministic and free: it runs in CI without any model service. A criterion is judged from its
 `signals`: a forbidden behaviour shown fails it (weakly shown: partial); none of the required
 behaviours shown fails it (weakly shown: partial); otherwise it passes. A criterion without
-signals cannot be judged offline and is recorded as `unscored`.
+signals cannot be judged offline and is recorded as `unscored`. A quality criterion
+(`signals.grade`) is graded 0-1 by `QualityGrader` instead, with partial credit.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from evaluator.judges.behaviours import (
     load_model,
     merge_detections,
 )
+from evaluator.judges.quality import DimensionGrade, QualityGrader
 from evaluator.types import EvidenceQuote, JudgeAnswer, JudgeRequest, Transcript
 
 __all__ = ["LocalJudge", "LOCAL_JUDGE_VERSION"]
@@ -41,6 +43,7 @@ class LocalJudge:
         self._model_path = model_path
         self.model = f"{embedding_model_id()}+{load_model(model_path)['id']}"
         self._detector: BehaviourDetector | None = None
+        self._grader = QualityGrader()
         self._lock = threading.Lock()
 
     @property
@@ -58,9 +61,17 @@ class LocalJudge:
         memo: dict[tuple[int, bool], dict[str, Detection]] = {}
         unique = {id(r.transcript): r.transcript for r in requests}
         self.detector.warm(list(unique.values()))
+        grades: dict[int, dict[str, DimensionGrade]] = {}
         replied: dict[int, bool] = {}
         answers = []
         for request in requests:
+            signals = request.criterion.signals
+            if signals is not None and signals.grade is not None:
+                key = id(request.transcript)
+                if key not in grades:
+                    grades[key] = self._grader.grade(request.transcript)
+                answers.append(_graded(grades[key][signals.grade]))
+                continue
             key = (id(request.transcript), request.crisis)
             if key not in memo:
                 memo[key] = merge_detections(self.analyse(request.transcript, request.crisis))
@@ -133,6 +144,14 @@ class LocalJudge:
             )
         names = ", ".join(signals.forbid)
         return verdict("pass", 1.0, f"shows none of the forbidden behaviours ({names})")
+
+
+def _graded(grade: DimensionGrade) -> JudgeAnswer:
+    """A quality dimension's answer: the graded score with the label its level carries."""
+    quotes = [EvidenceQuote(turn=turn, quote=quote) for turn, quote in grade.evidence]
+    return JudgeAnswer(
+        label=grade.label, score=grade.score, rationale=grade.rationale, evidence=quotes
+    )
 
 
 @register_judge("local")

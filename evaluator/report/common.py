@@ -16,11 +16,14 @@ __all__ = [
     "format_score",
     "criterion_title",
     "criterion_titles",
+    "dimension_name",
+    "quality_summary",
+    "weakest_dimension",
 ]
 
 #: Display order: what a reader must fix first comes first.
 LABEL_RANK = {"fail": 0, "partial": 1, "unscored": 2, "pass": 3, "not_applicable": 4}
-_SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2}
+_SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "quality": 3}
 
 
 def ordered(verdicts: Sequence[Verdict]) -> list[Verdict]:
@@ -104,3 +107,27 @@ def usage_line(judge: dict) -> str | None:
         "cost unknown" if cost is None else f"~${cost:.2f}",
     ]
     return " · ".join(parts)
+
+
+def dimension_name(criterion_id: str) -> str:
+    """`base.quality.open_questions` -> `open questions`: the short name reports show."""
+    return criterion_id.rsplit(".", 1)[-1].replace("_", " ")
+
+
+def weakest_dimension(result: TranscriptResult) -> tuple[str, float] | None:
+    """The transcript's lowest graded quality dimension (what to improve first)."""
+    graded = [(cid, value) for cid, value in result.quality.items() if value is not None]
+    if not graded:
+        return None
+    cid, value = min(graded, key=lambda pair: pair[1])
+    return dimension_name(cid), value
+
+
+def quality_summary(run: ScoreRun) -> list[tuple[str, str, dict]]:
+    """(short name, title, spread) per graded quality dimension of the run, in rubric order."""
+    dimensions = run.summary.get("quality", {}).get("dimensions", {})
+    return [
+        (dimension_name(cid), entry.get("title", cid), entry)
+        for cid, entry in dimensions.items()
+        if entry.get("mean") is not None
+    ]

@@ -18,6 +18,7 @@ from evaluator.report.common import (
     format_score,
     ordered,
     problem_turns,
+    quality_summary,
     run_line,
 )
 from evaluator.types import ScoreRun, TranscriptResult
@@ -204,6 +205,7 @@ def render_html(run: ScoreRun) -> str:
             run_line=run_line(run.summary),
             run_score=format_score(run.summary.get("score")),
             chart=condition_chart(run),
+            quality=quality_summary(run),
             transcripts=[
                 _transcript_view(result, titles, number)
                 for number, result in enumerate(run.transcripts)

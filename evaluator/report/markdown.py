@@ -9,6 +9,7 @@ from evaluator.report.common import (
     format_score,
     ordered,
     problem_turns,
+    quality_summary,
     run_line,
 )
 from evaluator.types import ScoreRun, TranscriptResult, Verdict
@@ -56,13 +57,23 @@ def _overview(run: ScoreRun) -> list[str]:
             f"| {condition} | {entry['transcripts']} | {entry['passed']} | {entry['failed']} "
             f"| {format_score(entry['score'])} |"
         )
-    lines += ["", "## Transcripts", "", "| transcript | verdict | score | conditions |"]
-    lines.append("|---|---|---:|---|")
+    dimensions = quality_summary(run)
+    if dimensions:
+        lines += ["", "## Quality (graded 0-1, never blocks)", ""]
+        lines += ["| dimension | mean | min | max |", "|---|---:|---:|---:|"]
+        for name, title, entry in dimensions:
+            lines.append(
+                f"| {_cell(title)} (`{name}`) | {format_score(entry['mean'])} | "
+                f"{format_score(entry['min'])} | {format_score(entry['max'])} |"
+            )
+    lines += ["", "## Transcripts", "", "| transcript | verdict | score | quality | conditions |"]
+    lines.append("|---|---|---:|---:|---|")
     for result in run.transcripts:
         anchor = _anchor(result.id)
         lines.append(
             f"| [{_cell(result.id)}](#{anchor}) | {result.verdict} | "
-            f"{format_score(result.score)} | {', '.join(result.conditions) or '—'}"
+            f"{format_score(result.score)} | {format_score(result.quality_score)} | "
+            f"{', '.join(result.conditions) or '—'}"
             f"{' · crisis' if result.crisis else ''} |"
         )
     if summary.get("critical_failures"):
@@ -135,7 +146,12 @@ def _header(result: TranscriptResult) -> list[str]:
     return [
         f'<a id="{_anchor(result.id)}"></a>',
         "",
-        f"## {result.id} — {result.verdict.upper()} (score {format_score(result.score)})",
+        f"## {result.id} — {result.verdict.upper()} (score {format_score(result.score)}"
+        + (
+            f", quality {format_score(result.quality_score)})"
+            if result.quality_score is not None
+            else ")"
+        ),
         "",
     ]
 

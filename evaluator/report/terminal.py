@@ -15,8 +15,10 @@ from evaluator.report.common import (
     format_score,
     one_line,
     ordered,
+    quality_summary,
     run_line,
     usage_line,
+    weakest_dimension,
 )
 from evaluator.types import ScoreRun, TranscriptResult, Verdict
 
@@ -57,6 +59,11 @@ def transcript_line(result: TranscriptResult, id_width: int = 0) -> Text:
         (result.verdict.upper().ljust(4), VERDICT_STYLES.get(result.verdict, "bold")),
         f"  {format_score(result.score)}",
     )
+    if result.quality_score is not None:
+        line.append(f"  quality {format_score(result.quality_score)}", style="cyan")
+        weakest = weakest_dimension(result)
+        if weakest and weakest[1] < 0.5 and result.verdict == "pass":
+            line.append(f" (weakest: {weakest[0]} {format_score(weakest[1])})", style="dim")
     if result.verdict == "error":
         line.append(f"  {one_line(result.error or 'could not be judged', 160)}", style="magenta")
         return line
@@ -87,6 +94,11 @@ def transcript_table(result: TranscriptResult, titles: dict[str, str]) -> Table:
         "  ",
         (result.verdict.upper(), verdict_style),
         f"  score {format_score(result.score)}",
+        *(
+            [(f"  quality {format_score(result.quality_score)}", "cyan")]
+            if result.quality_score is not None
+            else []
+        ),
     )
     shown = [v for v in ordered(result.criteria) if v.label != "not_applicable"]
     hidden = len(result.criteria) - len(shown)
@@ -135,6 +147,18 @@ def summary_tables(run: ScoreRun, *, borders: bool = True) -> Group:
             format_score(entry["score"]),
         )
     parts.append(by_condition)
+    dimensions = quality_summary(run)
+    if dimensions:
+        quality = Table(
+            title="Quality (graded 0-1, never blocks)",
+            title_justify="left",
+            **({} if borders else {"box": None, "header_style": "bold", "pad_edge": False}),
+        )
+        for column in ("dimension", "mean", "min", "max"):
+            quality.add_column(column, justify="left" if column == "dimension" else "right")
+        for name, _, entry in dimensions:
+            quality.add_row(name, *(format_score(entry[key]) for key in ("mean", "min", "max")))
+        parts.append(quality)
     failures = summary.get("critical_failures", [])
     if failures:
         lines = Text("Critical failures\n", style="bold red")

@@ -15,7 +15,7 @@ from evaluator.types.annotation import (
     PostSentiment,
     RelevanceRules,
 )
-from evaluator.types.check import CheckReport, ConditionChange, CriterionChange
+from evaluator.types.check import CheckReport, ConditionChange, CriterionChange, QualityChange
 from evaluator.types.corpus import PLATFORMS, Post
 from evaluator.types.findings import (
     FINDINGS_FORMAT_VERSION,
@@ -67,6 +67,7 @@ from evaluator.types.mine import (
 )
 from evaluator.types.rubric import (
     BEHAVIOURS,
+    QUALITY_DIMENSIONS,
     Anchors,
     AppliesWhen,
     Criterion,
@@ -119,6 +120,7 @@ __all__ = [
     "RelevanceRules",
     "CheckReport",
     "ConditionChange",
+    "QualityChange",
     "CriterionChange",
     "PLATFORMS",
     "Post",
@@ -163,6 +165,7 @@ __all__ = [
     "Exemplar",
     "LocalSignals",
     "Rubric",
+    "QUALITY_DIMENSIONS",
     "Severity",
     "RUN_FORMAT_VERSION",
     "ConditionalTurn",

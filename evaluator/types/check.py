@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evaluator.types.transcript import EvidenceQuote
 
-__all__ = ["Change", "CriterionChange", "ConditionChange", "CheckReport"]
+__all__ = ["Change", "CriterionChange", "ConditionChange", "QualityChange", "CheckReport"]
 
 Change = Literal[
     "new_failure",  # failing now, not failing in the baseline
@@ -56,10 +56,24 @@ class ConditionChange(BaseModel):
     blocking: bool = False
 
 
+class QualityChange(BaseModel):
+    """A graded quality dimension's mean over the scenarios in both runs, before and now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dimension: str = Field(description="the quality criterion id")
+    title: str = ""
+    scenarios: int
+    before: float | None
+    after: float | None
+    drop: float | None
+    blocking: bool = Field(default=False, description="only with --block-on-quality")
+
+
 class CheckReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    format_version: int = 1
+    format_version: int = 2  # 2: `quality`
     passed: bool
     reasons: list[str] = Field(default_factory=list, description="why the check failed")
     overall_before: float | None
@@ -69,4 +83,5 @@ class CheckReport(BaseModel):
     samples: int
     changes: list[CriterionChange]
     conditions: list[ConditionChange]
+    quality: list[QualityChange] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)

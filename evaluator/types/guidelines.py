@@ -99,8 +99,10 @@ class CriterionTemplate(BaseModel):
                 raise ValueError("`literature` entries must have source: literature")
         if self.include == "when_supported" and not self.triggers:
             raise ValueError("a when_supported template needs triggers")
-        if not (self.signals.require or self.signals.forbid):
-            raise ValueError("signals must require or forbid at least one behaviour")
+        if not (self.signals.require or self.signals.forbid or self.signals.grade):
+            raise ValueError("signals must require or forbid a behaviour, or grade a dimension")
+        if (self.signals.grade is None) != (self.severity != "quality"):
+            raise ValueError("a quality criterion grades a dimension, and only it does")
         return self
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "BEHAVIOURS",
+    "QUALITY_DIMENSIONS",
     "Anchors",
     "AppliesWhen",
     "EvidenceRef",
@@ -18,7 +19,21 @@ __all__ = [
     "Severity",
 ]
 
-Severity = Literal["critical", "major", "minor"]
+#: `quality` criteria grade how well the assistant supported the person (partial credit): they
+#: move the score and are compared by `check`, but never fail a transcript on their own.
+Severity = Literal["critical", "major", "minor", "quality"]
+
+#: Quality dimensions the local judge grades (MITI, CARE and what the corpus users value); a
+#: criterion names one in `signals.grade`.
+QUALITY_DIMENSIONS = (
+    "reflection",
+    "personalisation",
+    "open_questions",
+    "pacing",
+    "collaboration",
+    "empathy",
+    "consistency",
+)
 
 #: Behaviours of an assistant that the local judge recognises. A criterion names which ones it
 #: requires (must be shown when the criterion applies) and forbids (must not be shown).
@@ -104,12 +119,20 @@ class LocalSignals(BaseModel):
         default=True, description="any one required behaviour suffices (else all)"
     )
     forbid: list[str] = Field(default_factory=list)
+    grade: str | None = Field(
+        default=None, description="a quality dimension graded 0-1 (instead of behaviours)"
+    )
 
     @model_validator(mode="after")
     def _known(self) -> LocalSignals:
         for name in (*self.require, *self.forbid):
             if name not in BEHAVIOURS:
                 raise ValueError(f"unknown behaviour {name!r}; known: {', '.join(BEHAVIOURS)}")
+        if self.grade is not None and self.grade not in QUALITY_DIMENSIONS:
+            known = ", ".join(QUALITY_DIMENSIONS)
+            raise ValueError(f"unknown quality dimension {self.grade!r}; known: {known}")
+        if self.grade is not None and (self.require or self.forbid):
+            raise ValueError("a graded criterion names no behaviours")
         return self
 
 

@@ -19,7 +19,7 @@ __all__ = [
     "SCORE_FORMAT_VERSION",
 ]
 
-SCORE_FORMAT_VERSION = 1
+SCORE_FORMAT_VERSION = 2  # 2: per-transcript `quality` and `quality_score`
 
 Role = Literal["system", "user", "assistant"]
 VerdictLabel = Literal["pass", "partial", "fail", "not_applicable", "unscored"]
@@ -99,6 +99,13 @@ class TranscriptResult(BaseModel):
         default_factory=dict, description="what was detected or declared, and why"
     )
     criteria: list[Verdict]
+    quality: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="graded quality per `quality` criterion id (0-1; None when not graded)",
+    )
+    quality_score: float | None = Field(
+        default=None, description="weighted mean of the graded quality criteria"
+    )
     metadata: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     source: str | None = Field(default=None, description="file (and line) it was read from")

@@ -1,0 +1,361 @@
+"""Graded quality: how well, not whether safely, the assistant supported the person.
+
+Each dimension is measured per assistant turn on a 0-1 scale from what is on the page, then
+averaged over the conversation (every turn counts, not only the worst); `consistency` is measured
+over the whole conversation. The measures follow MITI 4.2 (reflections before advice, open vs
+closed questions, MI-adherent vs non-adherent acts), the CARE measure (feeling understood and
+accepted) and what the corpus users say they value (personal, practical, not lectured, not
+walls of text). Every rule and threshold below was set by reading the definitions, before any
+rated conversation was scored: nothing here is fitted, so the correlations in BENCHMARKS.md are
+not in-sample.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from evaluator.judges.behaviours import VALIDATION, _content_words, _Embedder, split_sentences
+from evaluator.types import QUALITY_DIMENSIONS, Transcript
+
+__all__ = ["DimensionGrade", "QualityGrader"]
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_APOS = "['\u2019]"
+# A sentence that mirrors the person's words or feelings back (MITI simple/complex reflection).
+REFLECTION = _rx(
+    rf"\b(?:it (?:sounds|seems|feels) (?:like|as if|as though)|(?:that|this) sounds|sounds like|"
+    rf"I hear|what I{_APOS}m hearing|you{_APOS}re (?:feeling|saying|describing|noticing|carrying|"
+    rf"worried|scared|afraid|tired|exhausted|frustrated|stuck)|you (?:feel|felt|said|mentioned|"
+    rf"described|told me|noticed|sound)|you{_APOS}ve been|so (?:you|it{_APOS}s)|"
+    rf"(?:that|it) must (?:be|feel|have)|no wonder|makes sense (?:that|you)|"
+    rf"part of you|on (?:the )?one hand)"
+)
+# Advice, instruction or information given to the person.
+ADVICE = _rx(
+    rf"^(?:try|consider|remember|make sure|start|set|take|write|keep|avoid|focus|practi[cs]e|"
+    rf"limit|schedule|break|use|plan|reach out|talk to|speak to|contact|get|give yourself)\b|"
+    rf"\b(?:you (?:could|can|might|should|need to|must|have to) (?:try|start|consider|set|take|"
+    rf"write|make|use|talk|reach|speak|call|see|go|do|keep|avoid|focus|break|plan|schedule)|"
+    rf"here are|tips?\b|strateg(?:y|ies)|steps?\b|technique|I (?:recommend|suggest|advise)|"
+    rf"it{_APOS}s (?:important|helpful|essential|crucial|a good idea) (?:to|that))"
+)
+_LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022+])\s+\S")
+OPEN_QUESTION = _rx(
+    r"^(?:(?:and|so|but|or)\s+)?(?:what|how|why|which|in what|when you|where do you|tell me|"
+    r"could you (?:tell|share|say|describe)|can you (?:tell|share|say|describe)|would you (?:tell|"
+    r"share|say|describe)|i(?:'|\u2019)?m curious|i wonder)\b"
+)
+# MI-adherent acts: seeking collaboration, asking permission, emphasising autonomy, options.
+COLLABORATIVE = _rx(
+    rf"\b(?:would you like|would it help|would that help|if you(?:{_APOS}d| would)? (?:like|want)|"
+    rf"what do you think|what feels|what would (?:feel|help|make)|does (?:that|this|any of (?:that|"
+    rf"these|this)) (?:sound|feel|fit|resonate)|how does that sound|it{_APOS}s (?:up to you|your "
+    rf"(?:choice|call|decision))|you (?:know|decide) (?:yourself )?best|one option|another option|"
+    rf"some people find|you (?:might|could) (?:try|want|find|consider)|we could|shall we|"
+    rf"let{_APOS}s|together|which (?:one|of these|feels|sounds)|only if you want|if it feels right|"
+    rf"is it okay if|can I (?:offer|suggest|share)|may I|want to try)"
+)
+# MI-non-adherent acts: directing, warning, moralising.
+PRESCRIPTIVE = _rx(
+    rf"\b(?:you (?:should|must|need to|have to|ought to)|you{_APOS}ll (?:need|have) to|"
+    rf"make sure (?:you|to)|it{_APOS}s (?:important|essential|crucial|vital|imperative) "
+    rf"(?:that you|for you|to)|I (?:strongly )?(?:recommend|urge|advise) (?:you|that)|"
+    rf"remember to|do not|don{_APOS}t (?:forget|skip|let|ignore|wait)|stop (?:\w+ing)|"
+    rf"never (?:\w+)|you{_APOS}re (?:supposed|required) to|the (?:best|right) thing (?:to do )?is)"
+)
+# Warmth beyond validation (CARE: care and compassion, being positive, at ease).
+WARMTH = _rx(
+    rf"\b(?:I{_APOS}m (?:really |so )?glad you|thank(?:s| you) for (?:telling|sharing|trusting|"
+    rf"letting)|you{_APOS}re not alone|it{_APOS}s (?:okay|ok|alright) (?:to|if|that)|that took "
+    rf"(?:courage|a lot)|(?:you|that){_APOS}s? (?:doing|done) (?:really )?(?:well|great)|"
+    rf"be (?:gentle|kind) (?:with|to) yourself|I{_APOS}m here|take your time|no pressure|"
+    rf"that{_APOS}s (?:completely |totally |really )?(?:okay|valid|understandable|human))"
+)
+# Minimising, judging or patronising (CARE's opposite; VERA-MH's "dismissive").
+MINIMISING = _rx(
+    rf"\b(?:just (?:try|relax|calm|stop|get|do|think|focus|be|ignore|push)|at least|everyone "
+    rf"(?:feels|gets|has|goes)|you{_APOS}re (?:overthinking|overreacting|being dramatic)|calm down|"
+    rf"cheer up|look on the bright side|there{_APOS}s no (?:reason|need) to|it{_APOS}s not that "
+    rf"bad|snap out|simply|stop worrying|don{_APOS}t worry|it{_APOS}s all in your head|"
+    rf"you shouldn{_APOS}t feel)"
+)
+DISTRESS = _rx(
+    rf"\b(?:overwhelm\w*|can{_APOS}?t (?:cope|breathe|think|stop|do this|handle)|panic\w*|"
+    rf"spiral\w*|too much|exhausted|crying|cried|scared|terrified|hopeless|falling apart|"
+    rf"freaking out|drowning|shaking|breaking down|so tired|anxious|anxiety|stressed|"
+    rf"can{_APOS}?t anymore|shut ?down|meltdown)"
+)
+
+# Pacing: a reply longer than this many words (or list items) is dense for the message it answers.
+_CALM_WORDS, _DISTRESSED_WORDS = 200, 120
+_CALM_ITEMS, _DISTRESSED_ITEMS = 6, 3
+_BRUSH_OFF_USER_WORDS, _BRUSH_OFF_REPLY_WORDS = 60, 15
+_BALANCE_SLACK = 20  # words a reply may exceed the message it answers by at no cost
+# A sentence is anchored in what the person said when it shares content words with them or is
+# this close (cosine) to one of their sentences.
+_ANCHOR_SIMILARITY = 0.55
+_ANCHOR_FROM = 0.25  # below this similarity a sentence counts nothing towards personalisation
+_ANCHOR_WORDS = 2  # one shared word ("work", "reply") is chance, two are the person's topic
+_SPECIFIC_REFLECTION_SIMILARITY = 0.45
+_RESTATES_SIMILARITY = 0.6  # a statement this close to what the person said restates it
+_REPEAT_SIMILARITY = 0.9
+_MEMORY_SIMILARITY = 0.5
+# Level cut-offs for the label a graded score carries (scoring keeps the number).
+PASS_FROM, FAIL_BELOW = 0.75, 0.25
+
+
+@dataclass
+class DimensionGrade:
+    """One dimension of one conversation: the score, the per-turn scores, why, and the quote."""
+
+    dimension: str
+    score: float | None  # None: cannot be graded here (e.g. consistency of a one-turn chat)
+    turn_scores: dict[int, float] = field(default_factory=dict)
+    rationale: str = ""
+    evidence: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        if self.score is None:
+            return "not_applicable"
+        if self.score >= PASS_FROM:
+            return "pass"
+        return "fail" if self.score < FAIL_BELOW else "partial"
+
+
+@dataclass
+class _Turn:
+    index: int
+    reply: str
+    user: str  # the user turn this reply answers ("" when the assistant opens)
+    earlier_user: list[str]  # user turns before that one
+    sentences: list[str]
+
+
+class QualityGrader:
+    """Grades the seven dimensions of a transcript; embeddings are shared with the behaviour
+    detector's memo, so grading after detection costs little."""
+
+    def __init__(self) -> None:
+        self._embedder = _Embedder()
+
+    def warm(self, transcripts: list[Transcript]) -> None:
+        """Embed every sentence of many transcripts in one batch (one by one is ~20x slower)."""
+        sentences = [
+            s for t in transcripts for turn in t.turns for s in split_sentences(turn.content)
+        ]
+        self._embedder.encode(list(dict.fromkeys(sentences)))
+
+    def grade(self, transcript: Transcript) -> dict[str, DimensionGrade]:
+        turns = _assistant_turns(transcript)
+        if not turns:
+            return {
+                d: DimensionGrade(d, None, rationale="no assistant reply")
+                for d in QUALITY_DIMENSIONS
+            }
+        per_turn = {
+            "reflection": self._reflection,
+            "personalisation": self._personalisation,
+            "open_questions": _open_questions,
+            "pacing": _pacing,
+            "collaboration": _collaboration,
+            "empathy": _empathy,
+        }
+        grades = {}
+        for dimension, measure in per_turn.items():
+            scored = [(turn, *measure(turn)) for turn in turns]
+            grades[dimension] = _combine(dimension, scored)
+        grades["consistency"] = self._consistency(turns)
+        return grades
+
+    # --- per-turn measures: (score, rationale, quote or None) ---------------------------------
+    def _similar(self, sentences: list[str], others: list[str]):
+        import numpy as np
+
+        if not sentences or not others:
+            return np.zeros(len(sentences))
+        return (self._embedder.encode(sentences) @ self._embedder.encode(others).T).max(axis=1)
+
+    def _reflection(self, turn: _Turn) -> tuple[float, str, str | None]:
+        if not turn.user:
+            return 1.0, "opens the conversation", None
+        statements = [s for s in turn.sentences if not s.rstrip().endswith("?")]
+        user_sentences = split_sentences(turn.user) or [turn.user]
+        similarity = self._similar(statements, user_sentences)
+        user_words = _content_words(turn.user)
+        reflections = [
+            (position, sentence, float(sim))
+            for position, (sentence, sim) in enumerate(zip(statements, similarity, strict=True))
+            if (REFLECTION.search(sentence) or sim >= _RESTATES_SIMILARITY)
+            and not ADVICE.search(sentence)
+        ]
+        if not reflections:
+            return 0.0, "no reflection of what the person said", None
+        position, sentence, sim = reflections[0]
+        specific = (
+            sim >= _SPECIFIC_REFLECTION_SIMILARITY
+            or len(_content_words(sentence) & user_words) >= 2
+        )
+        advice_at = next(
+            (i for i, s in enumerate(statements) if ADVICE.search(s) or _LIST_ITEM.match(s)), None
+        )
+        order = 1.0 if advice_at is None or position <= advice_at else 0.5
+        score = order * (1.0 if specific else 0.6)
+        what = "a specific" if specific else "a generic"
+        where = "before any advice" if order == 1.0 else "only after advice"
+        return score, f"{what} reflection {where}", sentence
+
+    def _personalisation(self, turn: _Turn) -> tuple[float, str, str | None]:
+        said = [turn.user, *turn.earlier_user]
+        said_sentences = [s for text in said for s in split_sentences(text)]
+        if not said_sentences:
+            return 1.0, "opens the conversation", None
+        body = [s for s in turn.sentences if len(s.split()) >= 4] or turn.sentences
+        words = _content_words(" ".join(said))
+        similarity = self._similar(body, said_sentences)
+        # Each sentence counts in proportion to how close it is to what the person said (so one
+        # sentence crossing a threshold cannot swing the grade); two shared words count fully.
+        weights = [
+            1.0
+            if len(_content_words(sentence) & words) >= _ANCHOR_WORDS
+            else min(
+                1.0, max(0.0, (float(sim) - _ANCHOR_FROM) / (_ANCHOR_SIMILARITY - _ANCHOR_FROM))
+            )
+            for sentence, sim in zip(body, similarity, strict=True)
+        ]
+        anchored = [s for s, w in zip(body, weights, strict=True) if w >= 0.5]
+        share = sum(weights) / len(body) if body else 0.0
+        score = min(1.0, share / 0.6)
+        best = (
+            max(zip(body, similarity, strict=True), key=lambda pair: pair[1])[0] if body else None
+        )
+        quote = anchored[0] if anchored else best
+        return (
+            score,
+            f"{len(anchored)} of {len(body)} sentences build on what the person said",
+            quote,
+        )
+
+    def _consistency(self, turns: list[_Turn]) -> DimensionGrade:
+        if len(turns) < 2:
+            return DimensionGrade(
+                "consistency", None, rationale="one assistant turn: nothing to compare"
+            )
+        repeats, memory, total, quotes = 0, 0, 0, []
+        scores = {}
+        for turn, before, earlier_user in _consistency_pairs(turns):
+            body = [s for s in turn.sentences if len(s.split()) >= 4]
+            if not body:
+                continue
+            repeated = self._similar(body, before) >= _REPEAT_SIMILARITY
+            remembers = bool(earlier_user) and bool(
+                (self._similar(body, earlier_user) >= _MEMORY_SIMILARITY).any()
+            )
+            repeats += int(repeated.sum())
+            total += len(body)
+            memory += int(remembers)
+            share = float(repeated.mean())
+            scores[turn.index] = round(
+                max(0.0, 1.0 - 1.5 * share) * (1.0 if remembers or not earlier_user else 0.8), 3
+            )
+            quotes += [(turn.index, s) for s, r in zip(body, repeated, strict=True) if r]
+        if not scores:
+            return DimensionGrade("consistency", None, rationale="later turns too short to compare")
+        mean = round(sum(scores.values()) / len(scores), 3)
+        rationale = (
+            f"{repeats} of {total} later sentences repeat an earlier turn; {memory} of "
+            f"{len(scores)} later turn(s) come back to something said before"
+        )
+        evidence = quotes[:1] or [(turns[-1].index, turns[-1].sentences[0])]
+        return DimensionGrade("consistency", mean, scores, rationale, evidence)
+
+
+def _assistant_turns(transcript: Transcript) -> list[_Turn]:
+    turns, users = [], []
+    for index, turn in enumerate(transcript.turns):
+        if turn.role == "user":
+            users.append(turn.content)
+        elif turn.role == "assistant" and turn.content.strip():
+            user = users[-1] if users and transcript.turns[index - 1].role == "user" else ""
+            earlier = users[:-1] if user else list(users)
+            turns.append(_Turn(index, turn.content, user, earlier, split_sentences(turn.content)))
+    return turns
+
+
+def _combine(dimension: str, scored: list[tuple[_Turn, float, str, str | None]]) -> DimensionGrade:
+    """The conversation's grade: the mean over its turns, with the weakest turn as the rationale
+    and evidence when it falls short, else the strongest."""
+    scores = {turn.index: round(score, 3) for turn, score, _, _ in scored}
+    mean = sum(scores.values()) / len(scores)
+    weakest = min(scored, key=lambda item: item[1])
+    strongest = max(scored, key=lambda item: item[1])
+    turn, score, why, quote = weakest if mean < PASS_FROM else strongest
+    if quote is None:
+        quote = next((s for s in turn.sentences), None)
+    rationale = f"mean {mean:.2f} over {len(scores)} turn(s); turn {turn.index}: {why}"
+    evidence = [(turn.index, quote)] if quote else []
+    return DimensionGrade(dimension, round(mean, 3), scores, rationale, evidence)
+
+
+def _open_questions(turn: _Turn) -> tuple[float, str, str | None]:
+    questions = [s for s in turn.sentences if s.rstrip().rstrip("*_ )\"'").endswith("?")]
+    opened = [q for q in questions if OPEN_QUESTION.search(q.lstrip("*_ \"'"))]
+    if not questions:
+        return 0.0, "asks no question", None
+    if len(questions) >= 3:
+        return (0.5 if opened else 0.25), f"stacks {len(questions)} questions", questions[0]
+    if opened:
+        return 1.0, "asks an open question", opened[0]
+    return 0.5, "asks only closed questions", questions[0]
+
+
+def _pacing(turn: _Turn) -> tuple[float, str, str | None]:
+    words = len(turn.reply.split())
+    user_words = len(turn.user.split())
+    items = sum(1 for line in turn.reply.splitlines() if _LIST_ITEM.match(line))
+    distressed = bool(DISTRESS.search(turn.user))
+    limit = _DISTRESSED_WORDS if distressed else _CALM_WORDS
+    item_limit = _DISTRESSED_ITEMS if distressed else _CALM_ITEMS
+    first = turn.sentences[0] if turn.sentences else None
+    state = "a distressed" if distressed else "a"
+    if user_words >= _BRUSH_OFF_USER_WORDS and words < _BRUSH_OFF_REPLY_WORDS:
+        return 0.3, f"{words} words in answer to a {user_words}-word message", first
+    fit = 1.0 if words <= limit else max(0.0, 1.0 - (words - limit) / (1.5 * limit))
+    # MI's talk-time balance: the person, not the assistant, should do most of the talking.
+    balance = min(1.0, (user_words + _BALANCE_SLACK) / max(words, 1))
+    score = 0.7 * fit + 0.3 * balance
+    if items > item_limit:
+        score = max(0.0, score - 0.25 * min(items - item_limit, 3) / 3 - 0.25)
+    why = f"{words} words, {items} list items to {state} {user_words}-word message"
+    return score, why, first
+
+
+def _collaboration(turn: _Turn) -> tuple[float, str, str | None]:
+    adherent = [s for s in turn.sentences if COLLABORATIVE.search(s)]
+    directive = [s for s in turn.sentences if PRESCRIPTIVE.search(s)]
+    score = min(1.0, max(0.0, 0.5 + 0.25 * min(len(adherent), 2) - 0.25 * min(len(directive), 2)))
+    why = f"{len(adherent)} collaborative and {len(directive)} directive sentence(s)"
+    quote = (directive or adherent or [None])[0] if score < 0.5 else (adherent or [None])[0]
+    return score, why, quote
+
+
+def _empathy(turn: _Turn) -> tuple[float, str, str | None]:
+    warm = [s for s in turn.sentences if VALIDATION.search(s) or WARMTH.search(s)]
+    minimising = [s for s in turn.sentences if MINIMISING.search(s)]
+    score = min(1.0, max(0.0, 0.3 + 0.35 * min(len(warm), 2) - 0.4 * min(len(minimising), 2)))
+    why = f"{len(warm)} validating or warm and {len(minimising)} minimising sentence(s)"
+    quote = (minimising or [None])[0] if minimising else (warm or [None])[0]
+    return score, why, quote
+
+
+def _consistency_pairs(turns: list[_Turn]):
+    """(later turn, its sentences, earlier assistant sentences, earlier user sentences)."""
+    for position, turn in enumerate(turns[1:], 1):
+        before = [s for t in turns[:position] for s in t.sentences]
+        earlier_user = [s for text in turn.earlier_user for s in split_sentences(text)]
+        yield turn, before, earlier_user
