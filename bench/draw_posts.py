@@ -1,6 +1,7 @@
-"""Draw a seeded sample of corpus posts for hand labelling, disjoint by text from every labelled post.
+"""Draw a seeded sample of corpus posts for hand labelling, disjoint by text from labelled posts.
 
-    python bench/draw_posts.py CORPUS.jsonl --seed 20261207 --n 340 --out DIR [--keywords adhd,autism]
+    python bench/draw_posts.py CORPUS.jsonl --seed 20261207 --n 340 --names c,d,e,f --out DIR
+        [--keywords adhd,autism] [--exclude DIR]
 
 Every text already in the dev set (bench/data/mine_dev), in the annotator's labelled batches or in
 an earlier draw passed with --exclude is left out, so a drawn dev batch stays a fair test. With
@@ -43,7 +44,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=85)
     parser.add_argument("--names", required=True, help="comma-separated batch names")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--keywords", default="", help="comma-separated regexes; a post must match one")
+    parser.add_argument(
+        "--keywords", default="", help="comma-separated regexes; a post must match one"
+    )
     parser.add_argument("--exclude", type=Path, action="append", default=[])
     args = parser.parse_args()
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from test_scoring_support import FakeJudge, write_guidelines
 
-from evaluator.types import SCORE_FORMAT_VERSION
 from evaluator.judges.base import register_judge
+from evaluator.types import SCORE_FORMAT_VERSION
 
 DATA = Path(__file__).parent / "data" / "transcripts"
 FORMATS = DATA / "formats"
