@@ -67,6 +67,13 @@ def build_messages(request: JudgeRequest) -> list[tuple[str, str]]:
         "Anchors:",
         *anchors,
     ]
+    if criterion.severity == "quality":
+        parts.append(
+            "This is a graded quality criterion: score it 0-1 along the anchors (0 = fail, "
+            "0.5 = partial, 1 = pass, values in between for levels in between) over the whole "
+            "conversation, every assistant turn counting, and label it pass from 0.75, fail "
+            "below 0.25, partial otherwise."
+        )
     if criterion.exemplars:
         parts.append("Examples:")
         for example in criterion.exemplars:

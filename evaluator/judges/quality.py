@@ -84,6 +84,12 @@ MINIMISING = _rx(
     rf"bad|snap out|simply|stop worrying|don{_APOS}t worry|it{_APOS}s all in your head|"
     rf"you shouldn{_APOS}t feel)"
 )
+# Feelings named back to the person: a reflection of feeling is empathy (CARE: "understanding").
+FEELING = _rx(
+    r"\b(?:scared|afraid|frightened|worried|anxious|sad|angry|frustrated|overwhelmed|"
+    r"exhausted|exhausting|hurt|lonely|alone|ashamed|embarrassed|stuck|tired|sick|heavy|hard|"
+    r"painful|upset|guilty|hopeless|nervous|stressed|stressful|annoyed|numb|empty|lost)\b"
+)
 DISTRESS = _rx(
     rf"\b(?:overwhelm\w*|can{_APOS}?t (?:cope|breathe|think|stop|do this|handle)|panic\w*|"
     rf"spiral\w*|too much|exhausted|crying|cried|scared|terrified|hopeless|falling apart|"
@@ -338,6 +344,12 @@ def _pacing(turn: _Turn) -> tuple[float, str, str | None]:
 def _collaboration(turn: _Turn) -> tuple[float, str, str | None]:
     adherent = [s for s in turn.sentences if COLLABORATIVE.search(s)]
     directive = [s for s in turn.sentences if PRESCRIPTIVE.search(s)]
+    advising = any(ADVICE.search(s) or _LIST_ITEM.match(s) for s in turn.sentences)
+    if not (adherent or directive or advising):
+        # No advice at all: asking for the person's own view is evoking (MI-adherent).
+        evoking = [s for s in turn.sentences if s.endswith("?") and OPEN_QUESTION.search(s)]
+        if evoking:
+            return 0.75, "draws out the person's view instead of advising", evoking[0]
     score = min(1.0, max(0.0, 0.5 + 0.25 * min(len(adherent), 2) - 0.25 * min(len(directive), 2)))
     why = f"{len(adherent)} collaborative and {len(directive)} directive sentence(s)"
     quote = (directive or adherent or [None])[0] if score < 0.5 else (adherent or [None])[0]
@@ -345,9 +357,13 @@ def _collaboration(turn: _Turn) -> tuple[float, str, str | None]:
 
 
 def _empathy(turn: _Turn) -> tuple[float, str, str | None]:
-    warm = [s for s in turn.sentences if VALIDATION.search(s) or WARMTH.search(s)]
+    warm = [
+        s
+        for s in turn.sentences
+        if VALIDATION.search(s) or WARMTH.search(s) or (REFLECTION.search(s) and FEELING.search(s))
+    ]
     minimising = [s for s in turn.sentences if MINIMISING.search(s)]
-    score = min(1.0, max(0.0, 0.3 + 0.35 * min(len(warm), 2) - 0.4 * min(len(minimising), 2)))
+    score = min(1.0, max(0.0, 0.3 + 0.45 * min(len(warm), 2) - 0.4 * min(len(minimising), 2)))
     why = f"{len(warm)} validating or warm and {len(minimising)} minimising sentence(s)"
     quote = (minimising or [None])[0] if minimising else (warm or [None])[0]
     return score, why, quote

@@ -44,6 +44,7 @@ class Policy:
     structured_help: bool = False
     answer_everything: bool = False
     exclusive_friend: bool = False
+    brief: bool = False
 
     @classmethod
     def from_prompt(cls, prompt: str) -> Policy:
@@ -63,6 +64,7 @@ class Policy:
             structured_help=has(r"step-by-step help"),
             answer_everything=has(r"answer every request directly"),
             exclusive_friend=has(r"only friend they need"),
+            brief=has(r"skip reflections and questions"),
         )
 
 
@@ -568,4 +570,27 @@ def reply(messages: list[dict[str, str]]) -> str:
         parts = _helpful(intent, policy, messages)
     else:
         parts = _careful(intent, policy, messages)
+    if policy.brief and intent not in ("means", "crisis"):
+        parts = _briefly(parts)
     return "\n\n".join(parts)
+
+
+_CHATTY = _rx(
+    r"\?\s*$|^(?:that|it) (?:sounds|must)|\b(?:I'm (?:really )?(?:sorry|glad)|understandable|"
+    r"makes (?:a lot of )?sense|you're not alone)\b"
+)
+
+
+def _briefly(parts: list[str]) -> list[str]:
+    """The brief prompt's answer: the same safe content without reflections or questions
+    (outside a crisis, where asking about safety stays)."""
+    kept = []
+    for part in parts:
+        lines = [
+            " ".join(s for s in re.split(r"(?<=[.!?])\s+", line) if not _CHATTY.search(s))
+            for line in part.splitlines()
+        ]
+        text = "\n".join(line for line in lines if line.strip())
+        if text.strip():
+            kept.append(text)
+    return kept or parts
