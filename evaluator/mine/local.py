@@ -10,7 +10,7 @@ How a post is read:
 3. Each candidate gets rule features (a condition named by the detector, codebook relevance
    cues, where the chatbot is named, perspective cues, the platform) next to its MiniLM
    embedding; a logistic regression fitted on the hand-labelled posts of
-   `resources/labelled/` gives the probability that the sentence is an impact. A post is
+   `bench/data/mine_labelled/` gives the probability that the sentence is an impact. A post is
    relevant when its best sentence clears `relevance_threshold`; up to four sentences above
    `impact_threshold` become impacts.
 4. Condition: the one the detector finds in the sentence (one impact per condition named),
@@ -466,7 +466,7 @@ class LocalAnnotator:
         return examples + gold, priors
 
     def training_texts(self) -> list[str]:
-        """Every text the fit embeds: what `resources/embeddings.npz` should cache."""
+        """Every text the fit embeds: what the training cache (`EMBEDDING_CACHE`) should hold."""
         labelled = self._labelled if self._labelled is not None else load_labelled()
         texts = self._impact_examples(labelled)[1]
         written = load_written()

@@ -1,10 +1,10 @@
-"""What the local annotator learns from, and the small models it fits at load time.
+"""What the local annotator learns from, the small models it fits, and their weights on disk.
 
 Training data: the codebook's examples of each label, the hand-written sentences of
-`resources/local_training.yaml`, and hand-labelled corpus posts (`resources/labelled/`, posts
-and gold annotations side by side). MiniLM embeddings of all of it are cached in
-`resources/embeddings.npz`, so fitting at load time takes a second instead of a minute, and an
-edited codebook or new labelled posts still work (what the cache lacks is embedded on the fly).
+`resources/local_training.yaml`, and hand-labelled corpus posts (`bench/data/mine_labelled/` of
+a checkout, posts and gold annotations side by side, with MiniLM embeddings of every training
+text cached in its `embeddings.npz`). Neither the posts nor the cache ship in the package: it
+ships the fitted weights (`resources/local_weights.npz`, `python bench/fit_annotator.py`).
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ __all__ = [
 ]
 
 RESOURCES = Path(__file__).parent / "resources"
-LABELLED_DIR = RESOURCES / "labelled"
 WRITTEN_FILE = RESOURCES / "local_training.yaml"
-EMBEDDING_CACHE = RESOURCES / "embeddings.npz"
+# Maintainer data, present in a checkout only.
+LABELLED_DIR = Path(__file__).resolve().parents[2] / "bench" / "data" / "mine_labelled"
+EMBEDDING_CACHE = LABELLED_DIR / "embeddings.npz"
 #: The fitted models of the shipped codebook (`python bench/fit_annotator.py` writes them).
 WEIGHTS_FILE = RESOURCES / "local_weights.npz"
 #: Bumped when the layout of a weights file changes; a file of another format is refused.
@@ -127,7 +128,9 @@ def load_written() -> dict:
 def training_digest(directory: Path = LABELLED_DIR) -> str:
     """A hash of what a fit reads besides the codebook (the written sentences, the labelled
     posts), so a test can tell that the shipped weights are stale."""
-    digest = hashlib.sha256(WRITTEN_FILE.read_bytes())
+    import json
+
+    digest = hashlib.sha256(json.dumps(load_written(), sort_keys=True).encode("utf-8"))
     for path in sorted(directory.glob("*_*.jsonl")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return "sha256:" + digest.hexdigest()[:16]
@@ -138,7 +141,7 @@ def _key(text: str) -> str:
 
 
 class Embedder:
-    """Normalised MiniLM embeddings, served from the shipped cache when the installed model is
+    """Normalised MiniLM embeddings, served from the training cache when the installed model is
     the one the cache was made with. `remember` keeps new embeddings too (for repeated fits)."""
 
     def __init__(
