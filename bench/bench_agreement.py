@@ -19,7 +19,7 @@ from bench_local_annotator import score, summary_line  # noqa: E402
 
 from evaluator.types import Annotation  # noqa: E402
 
-FIRST = ROOT / "evaluator" / "mine" / "resources" / "labelled" / "gold_c.jsonl"
+FIRST = ROOT / "bench" / "data" / "mine_labelled" / "gold_c.jsonl"
 SECOND = ROOT / "bench" / "data" / "agreement" / "gold_c_second.jsonl"
 
 

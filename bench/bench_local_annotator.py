@@ -7,8 +7,9 @@
     python bench/bench_local_annotator.py --cv 5 --tune   # ... and a grid over the thresholds
 
 The dev set (bench/data/mine_dev) is never trained on: the annotator learns from the labelled
-posts shipped in evaluator/mine/resources/labelled. `--cv K` measures on those instead, each
-fold scored by an annotator fitted on the other folds (their gold is not the dev set's).
+posts of bench/data/mine_labelled (bench/fit_annotator.py fits the weights it ships on them).
+`--cv K` measures on those instead, each fold scored by an annotator fitted on the other folds
+(their gold is not the dev set's).
 
 Metrics: precision/recall/F1 for `relevant` and `crisis` over all gold posts; macro-F1 (and
 micro-F1) over the labels with >= 5 gold posts for conditions, perspectives and values, computed
@@ -230,7 +231,7 @@ def main() -> None:
     parser.add_argument("--errors", action="store_true", help="print disagreements")
     parser.add_argument("--cv", type=int, metavar="K", help="k-fold over the labelled posts")
     parser.add_argument("--tune", action="store_true", help="with --cv: search the thresholds")
-    parser.add_argument("--labelled", type=Path, help="labelled posts folder (default: shipped)")
+    parser.add_argument("--labelled", type=Path, help="labelled posts (default: mine_labelled)")
     parser.add_argument(
         "--train-only",
         default="g",

@@ -1,7 +1,7 @@
-"""Re-embed the local annotator's training texts into evaluator/mine/resources/embeddings.npz.
+"""Re-embed the local annotator's training texts into bench/data/mine_labelled/embeddings.npz.
 
 Run after editing the labelled posts, the written training sentences or the codebook's
-examples; without it the annotator still works but embeds what the cache lacks at every start.
+examples, then `python bench/fit_annotator.py`; without it a fit embeds what the cache lacks.
 
     python bench/refresh_annotator_cache.py
 """

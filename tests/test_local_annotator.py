@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluator.errors import ConfigError
 from evaluator.mine.base import annotator_factory
 from evaluator.mine.codebook import codebook_version, load_codebook
 from evaluator.mine.local import LocalAnnotator, split_sentences
@@ -108,13 +109,53 @@ def test_deterministic_across_instances(posts, annotations, codebook):
     assert [a.model_dump() for a in again] == [a.model_dump() for a in annotations]
 
 
-def test_codebook_is_the_label_scheme(posts, codebook):
-    """Drop a perspective from the codebook and the annotator can no longer emit it."""
+def test_shipped_codebook_loads_the_shipped_weights(annotator):
+    assert annotator.info.model.endswith(", weights shipped")
+
+
+def test_codebook_is_the_label_scheme(posts, codebook, monkeypatch):
+    """Drop a perspective from the codebook and the annotator can no longer emit it: the
+    models are refit for that codebook once, into the cache, and loaded from there next time."""
+    from evaluator.config import load_settings
+    from evaluator.mine.local_model import LinearModel
+
     edited = codebook.model_copy(deep=True)
     edited.perspectives = [p for p in edited.perspectives if p.id != "emotional_support"]
-    result = LocalAnnotator(edited).annotate(posts[:12])
+    refit = LocalAnnotator(edited)
+    version = codebook_version(edited)
+    assert refit.info.model.endswith(f", refit for codebook {version}")
+    result = refit.annotate(posts[:12])
     emitted = {i.perspective for a in result for i in a.impacts}
     assert emitted and "emotional_support" not in emitted
+    assert (load_settings().cache_dir / "annotator" / f"{version}.npz").is_file()
+
+    monkeypatch.setattr(LinearModel, "fit", lambda *a, **k: pytest.fail("refit again"))
+    again = LocalAnnotator(edited)
+    assert again.info == refit.info
+    assert [a.model_dump() for a in again.annotate(posts[:12])] == [a.model_dump() for a in result]
+
+
+def test_edited_codebook_without_labelled_posts_reuses_the_shipped_scorer(
+    posts, codebook, monkeypatch
+):
+    """No labelled posts (an installed wheel): the label models are fit on the codebook's
+    examples and the written sentences, next to the shipped impact scorer."""
+    import evaluator.mine.local as local
+
+    monkeypatch.setattr(local, "labelled_dir", lambda: None)
+    edited = codebook.model_copy(deep=True)
+    edited.perspectives[0].examples.append("My chatbot listens when I need to vent at night.")
+    annotator = LocalAnnotator(edited)
+    assert "without labelled posts, impact scorer shipped" in annotator.info.model
+    shipped = LocalAnnotator(codebook)._fit()["impact"]
+    assert (annotator._fit()["impact"].coef == shipped.coef).all()
+    assert any(a.relevant for a in annotator.annotate(posts[:12]))
+
+    # Fewer cue-bearing perspectives: the shipped scorer no longer fits the features.
+    edited.perspectives = edited.perspectives[1:]
+    with pytest.raises(ConfigError, match="MHEVAL_ANNOTATOR_LABELLED") as error:
+        LocalAnnotator(edited).annotate(posts[:1])
+    assert error.value.field == "MHEVAL_ANNOTATOR_LABELLED"
 
 
 def test_short_and_promotional_posts_are_not_relevant(annotator):

@@ -1,4 +1,5 @@
-"""What the local annotator learns from: the shipped labelled posts and the embedding cache."""
+"""What the local annotator learns from (the labelled posts, the embedding cache) and the
+weights it ships."""
 
 from __future__ import annotations
 
@@ -12,9 +13,14 @@ from evaluator.errors import ConfigError, InputError
 from evaluator.mine.codebook import load_codebook
 from evaluator.mine.local_model import (
     LABELLED_DIR,
+    WEIGHTS_FILE,
     Embedder,
     LabelModel,
+    LinearModel,
     load_labelled,
+    read_weights,
+    save_weights,
+    training_digest,
 )
 
 
@@ -107,9 +113,133 @@ def test_label_model_priors_shift_balanced_scores():
     rng = np.random.default_rng(0)
     features = np.vstack([rng.normal(0, 1, (30, 4)), rng.normal(0.3, 1, (30, 4))])
     targets = ["common"] * 30 + ["rare"] * 30
-    model = LabelModel(features, targets, {"common": 0.9, "rare": 0.1}, c=1.0)
+    model = LabelModel.fit(features, targets, {"common": 0.9, "rare": 0.1}, c=1.0)
     balanced = model.proba(features, prior_power=0.0)
     weighted = model.proba(features, prior_power=1.0)
     rare = model.labels.index("rare")
     assert np.allclose(balanced.sum(axis=1), 1.0) and np.allclose(weighted.sum(axis=1), 1.0)
     assert (weighted[:, rare] < balanced[:, rare]).all()
+
+
+def test_shipped_weights_are_fitted_on_the_shipped_training_data():
+    """Editing the labelled posts, the written sentences, the codebook or a hyper-parameter
+    needs a refit of the shipped weights."""
+    from evaluator.embeddings import model_info
+    from evaluator.mine.codebook import codebook_version
+    from evaluator.mine.local import _PARAMS
+
+    meta, models = read_weights(WEIGHTS_FILE, "")
+    stale = "stale: run python bench/fit_annotator.py"
+    assert meta["codebook_version"] == codebook_version(load_codebook()), stale
+    assert meta["embedding_model"] == model_info().hash, stale
+    assert meta["params"] == _PARAMS, stale
+    assert meta["training_digest"] == training_digest(LABELLED_DIR), stale
+    assert set(models) == {"impact", "perspectives", "values", "sentiments"}
+    assert WEIGHTS_FILE.stat().st_size < 500_000
+
+
+def _sklearn(linear: LinearModel):
+    """A LogisticRegression holding the same arrays, to compare predictions with."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression()
+    model.coef_, model.intercept_ = linear.coef, linear.intercept
+    model.classes_ = np.array(linear.classes)
+    model.n_features_in_ = linear.width
+    return model
+
+
+@pytest.mark.slow
+def test_weights_predict_as_sklearn_does_on_real_posts():
+    """The numpy prediction of the loaded weights is sklearn's predict_proba, on the features
+    the annotator builds for real posts (every candidate sentence, and its post)."""
+    import numpy as np
+
+    from evaluator.mine.local import LocalAnnotator, _context
+
+    annotator = LocalAnnotator()
+    models = annotator._fit()
+    items = load_labelled()[::10]
+    sentences = [(item.post, s) for item in items for s in annotator._read(item.post)[0]]
+    assert len(sentences) > 200
+    embed = Embedder()
+    quotes = embed([s.quote for _, s in sentences])
+    rows = np.hstack([quotes, np.array([s.features for _, s in sentences], "float32")])
+    impact = models["impact"]
+    assert np.array_equal(impact.predict_proba(rows), _sklearn(impact).predict_proba(rows))
+    contexts = embed([_context(post) for post, _ in sentences])
+    texts = [s.quote for _, s in sentences]
+    for kind in ("perspectives", "values", "sentiments"):
+        features = annotator._label_features(kind, texts, quotes, contexts)
+        linear = models[kind].linear
+        ours, theirs = linear.predict_proba(features), _sklearn(linear).predict_proba(features)
+        assert np.array_equal(ours, theirs), kind
+
+
+def test_fitting_reduces_to_the_same_predictions():
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(1)
+    features = rng.normal(0, 1, (90, 5)).astype("float32")
+    for targets in (["a", "b", "c"] * 30, [True, False, False] * 30):
+        ours = LinearModel.fit(features, targets, c=2.0)
+        theirs = LogisticRegression(C=2.0, max_iter=3000).fit(features, targets)
+        assert np.array_equal(ours.predict_proba(features), theirs.predict_proba(features))
+
+
+def _annotator_with(monkeypatch, path: Path):
+    import evaluator.mine.local as local
+
+    monkeypatch.setattr(local, "WEIGHTS_FILE", path)
+    return local.LocalAnnotator()
+
+
+def test_shipped_weights_load_without_fitting(monkeypatch):
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted at start")
+
+    monkeypatch.setattr(LinearModel, "fit", no_fit)
+    annotator = _annotator_with(monkeypatch, WEIGHTS_FILE)
+    assert annotator.info.model.endswith("weights shipped")
+    assert annotator._fit()["impact"].width > 384
+
+
+def test_corrupt_weights_are_an_error_naming_the_file(monkeypatch, tmp_path):
+    import numpy as np
+
+    broken = tmp_path / "local_weights.npz"
+    broken.write_bytes(b"not a zip file")
+    with pytest.raises(ConfigError, match="cannot be read") as error:
+        _annotator_with(monkeypatch, broken)
+    assert error.value.file.endswith("local_weights.npz")
+
+    meta, models = read_weights(WEIGHTS_FILE, "")
+    with np.load(WEIGHTS_FILE) as data:
+        arrays = {key: data[key] for key in data.files}
+    np.savez(broken, **{**arrays, "format_version": np.array(99)})
+    with pytest.raises(ConfigError, match="format 99"):
+        _annotator_with(monkeypatch, broken)
+
+    np.savez(broken, **{**arrays, "values.coef": arrays["values.coef"][:, :-3]})
+    with pytest.raises(ConfigError, match="values model reads") as error:
+        _annotator_with(monkeypatch, broken)
+    assert error.value.file.endswith("local_weights.npz")
+
+    np.savez(broken, **{**arrays, "values.prior": arrays["values.prior"][:-1]})
+    with pytest.raises(ConfigError, match="no priors"):
+        _annotator_with(monkeypatch, broken)
+
+    models["values"].linear.classes[0] = "not_a_value"
+    save_weights(broken, models, meta)
+    with pytest.raises(ConfigError, match="labels the codebook lacks"):
+        _annotator_with(monkeypatch, broken)
+
+
+def test_weights_of_other_hyper_parameters_are_refused(monkeypatch, tmp_path):
+    meta, models = read_weights(WEIGHTS_FILE, "")
+    other = tmp_path / "local_weights.npz"
+    save_weights(other, models, {**meta, "params": {**meta["params"], "label_c": 1.0}})
+    with pytest.raises(ConfigError, match="other hyper-parameters"):
+        _annotator_with(monkeypatch, other)

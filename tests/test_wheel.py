@@ -94,6 +94,9 @@ def test_wheel_carries_the_data_and_imports_from_site_packages(user):
     ):
         assert shipped in names
     assert not [n for n in names if n.startswith(("tests/", "bench/")) or "/chroma/" in n]
+    # The annotator ships its fitted weights, not the posts and vectors they are fitted on.
+    assert "evaluator/mine/resources/local_weights.npz" in names
+    assert not [n for n in names if "mine_labelled" in n or n.endswith("resources/embeddings.npz")]
     where = _sh(
         [user["python"], "-c", "import evaluator.config as c; print(c.project_root())"],
         cwd=user["cwd"],

@@ -10,7 +10,7 @@ How a post is read:
 3. Each candidate gets rule features (a condition named by the detector, codebook relevance
    cues, where the chatbot is named, perspective cues, the platform) next to its MiniLM
    embedding; a logistic regression fitted on the hand-labelled posts of
-   `resources/labelled/` gives the probability that the sentence is an impact. A post is
+   `bench/data/mine_labelled/` gives the probability that the sentence is an impact. A post is
    relevant when its best sentence clears `relevance_threshold`; up to four sentences above
    `impact_threshold` become impacts.
 4. Condition: the one the detector finds in the sentence (one impact per condition named),
@@ -29,15 +29,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from evaluator.embeddings import MODEL_NAME
+from evaluator.errors import ConfigError
 from evaluator.mine.base import derive_post_labels, register_annotator
 from evaluator.mine.codebook import codebook_version, load_codebook
 from evaluator.mine.detect import Mention, PhraseMatcher, find_mentions
 from evaluator.mine.local_model import (
+    EMBEDDING_CACHE,
+    LABELLED_ENV,
+    WEIGHTS_FILE,
     Embedder,
     LabelledPost,
     LabelModel,
+    LinearModel,
+    labelled_dir,
     load_labelled,
     load_written,
+    read_weights,
+    save_weights,
 )
 from evaluator.types import Annotation, AnnotatorInfo, Codebook, Impact, Post
 
@@ -71,6 +79,19 @@ _LABEL_C = 4.0
 # the post that is.
 _CONTEXT_WEIGHT = {"sentiments": 1.0, "perspectives": 1.0, "values": 0.5}
 _CONTEXT_CHARS = 1000
+# Rule features of a candidate sentence (see `_sentences`), before the cue counts.
+_RULE_COUNT = 14 + len(_PLATFORM_GROUPS)
+_MAX_ITER = 3000
+# Everything a weights file's models depend on besides the codebook and the embedding model.
+_PARAMS = {
+    "impact_c": _IMPACT_C,
+    "label_c": _LABEL_C,
+    "rule_scale": _RULE_SCALE,
+    "context_weight": _CONTEXT_WEIGHT,
+    "context_chars": _CONTEXT_CHARS,
+    "max_iter": _MAX_ITER,
+}
+_SHIPPED_FIX = "refit them with `python bench/fit_annotator.py`"
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -117,10 +138,12 @@ class _Sentence:
 
 
 class LocalAnnotator:
-    """Annotates posts offline. Construct once: the first `annotate` fits four small models.
+    """Annotates posts offline with four small models: for the shipped codebook the weights
+    shipped with the package (`resources/local_weights.npz`); for an edited codebook, models
+    refit once at the first `annotate` and kept in `cache_dir/annotator/<codebook version>.npz`.
 
-    `labelled` replaces the shipped hand-labelled posts and `embedder` the cached encoder
-    (cross-validation passes both)."""
+    `labelled` replaces the labelled posts and always fits (never loads weights); `embedder`
+    replaces the encoder, for fitting and annotating (cross-validation passes both)."""
 
     #: Posts per `annotate` call the pipeline should send: sentences are embedded per call.
     batch_size = 256
@@ -146,11 +169,6 @@ class LocalAnnotator:
     ) -> None:
         self.codebook = codebook or load_codebook()
         cb = self.codebook
-        self.info = AnnotatorInfo(
-            name="local",
-            model=f"{MODEL_NAME} + logistic regression + codebook cues",
-            codebook_version=codebook_version(cb),
-        )
         self._products = [
             (label.name or label.id, PhraseMatcher(label.id, label.cues, label.exact_case))
             for label in cb.products
@@ -170,7 +188,15 @@ class LocalAnnotator:
         }
         self._labelled = labelled
         self._embed = embedder
+        self._fresh: Embedder | None = None
         self._models: dict | None = None
+        version = codebook_version(cb)
+        self._weights_file, self._provenance = self._plan(version)
+        self.info = AnnotatorInfo(
+            name="local",
+            model=f"{MODEL_NAME} + logistic regression + codebook cues, {self._provenance}",
+            codebook_version=version,
+        )
 
     # ----- reading one post ---------------------------------------------------------------
     def _default_product(self, post: Post) -> str | None:
@@ -302,9 +328,86 @@ class LocalAnnotator:
 
     # ----- models -------------------------------------------------------------------------
     def _embedder(self) -> Embedder:
-        if self._embed is None:
-            self._embed = Embedder()
-        return self._embed
+        """The encoder of `annotate`: fresh vectors (the training cache is for fitting only)."""
+        if self._embed is not None:
+            return self._embed
+        if self._fresh is None:
+            self._fresh = Embedder(cache_file=None)
+        return self._fresh
+
+    def _widths(self) -> dict[str, int]:
+        """How many features each model reads under this codebook."""
+        from evaluator.embeddings import model_info
+
+        dim = model_info().dim
+        cues = {kind: len(matchers) for kind, matchers in self._label_cues.items()}
+        return {
+            "impact": dim + _RULE_COUNT + cues["perspectives"] + cues["sentiments"],
+            **{kind: 2 * dim + cues[kind] + (kind == "sentiments") for kind in cues},
+        }
+
+    def _check(self, path, models: dict, fix: str) -> None:
+        """A weights file of this codebook whose models do not fit its features is corrupt."""
+        widths = self._widths()
+        for name, model in models.items():
+            if model is None:
+                continue
+            linear = model.linear if isinstance(model, LabelModel) else model
+            if linear.width != widths[name]:
+                raise ConfigError(
+                    f"annotator weights: the {name} model reads {linear.width} features, the "
+                    f"codebook gives {widths[name]}; {fix}",
+                    file=path,
+                )
+            if name != "impact" and not set(linear.classes) <= set(self.codebook.ids(name)):
+                raise ConfigError(
+                    f"annotator weights: the {name} model has labels the codebook lacks; {fix}",
+                    file=path,
+                )
+
+    def _meta(self, provenance: str) -> dict:
+        from evaluator.embeddings import model_info
+
+        return {
+            "codebook_version": codebook_version(self.codebook),
+            "embedding_model": model_info().hash,
+            "params": _PARAMS,
+            "provenance": provenance,
+        }
+
+    def _plan(self, version: str) -> tuple[object, str]:
+        """Where the models come from, decided before any fit so `info` is known up front:
+        (weights file to load or to refit into, or None to fit in memory; provenance)."""
+        from evaluator.embeddings import model_info
+
+        if self._labelled is not None:
+            return None, f"fitted on {len(self._labelled)} given posts"
+        if WEIGHTS_FILE.is_file():
+            meta, models = read_weights(WEIGHTS_FILE, _SHIPPED_FIX)
+            if meta.get("codebook_version") == version:
+                if meta.get("params") != _PARAMS:
+                    raise ConfigError(
+                        f"annotator weights were fitted with other hyper-parameters than this "
+                        f"version's; {_SHIPPED_FIX}",
+                        file=WEIGHTS_FILE,
+                    )
+                if meta.get("embedding_model") == model_info().hash:
+                    self._check(WEIGHTS_FILE, models, _SHIPPED_FIX)
+                    self._models = models
+                    return WEIGHTS_FILE, "weights shipped"
+        from evaluator.config import load_settings
+
+        cache = load_settings().cache_dir / "annotator" / f"{version}.npz"
+        fix = "delete it to refit"
+        if cache.is_file():
+            meta, models = read_weights(cache, fix)
+            if {**meta, "provenance": None} == {**self._meta(""), "provenance": None}:
+                self._check(cache, models, fix)
+                self._models = models
+                return cache, meta["provenance"]
+        if labelled_dir() is not None:
+            return cache, f"refit for codebook {version}"
+        return cache, f"refit for codebook {version} without labelled posts, impact scorer shipped"
 
     def _label_features(self, kind: str, texts: list[str], embeddings, contexts):
         """Embedding of the quote and of its post (how the whole post reads changes what a
@@ -363,7 +466,7 @@ class LocalAnnotator:
         return examples + gold, priors
 
     def training_texts(self) -> list[str]:
-        """Every text the fit embeds: what `resources/embeddings.npz` should cache."""
+        """Every text the fit embeds: what the training cache (`EMBEDDING_CACHE`) should hold."""
         labelled = self._labelled if self._labelled is not None else load_labelled()
         texts = self._impact_examples(labelled)[1]
         written = load_written()
@@ -372,21 +475,17 @@ class LocalAnnotator:
                 texts += [text, context]
         return texts
 
-    def _fit(self) -> dict:
-        """Fit the impact scorer and the three label models (once per annotator)."""
-        if self._models is not None:
-            return self._models
+    def fit_models(
+        self, labelled: list[LabelledPost], embed: Embedder, scorer: LinearModel | None = None
+    ) -> dict:
+        """Fit the impact scorer (unless `scorer` is given) and the three label models."""
         import numpy as np
-        from sklearn.linear_model import LogisticRegression
 
-        labelled = self._labelled if self._labelled is not None else load_labelled()
-        embed = self._embedder()
-        rows, quotes, targets = self._impact_examples(labelled)
-        scorer = None
-        if len(set(targets)) == 2:
-            features = np.hstack([embed(quotes), np.array(rows, dtype="float32")])
-            scorer = LogisticRegression(C=_IMPACT_C, max_iter=3000)
-            scorer.fit(features, targets)
+        if scorer is None:
+            rows, quotes, targets = self._impact_examples(labelled)
+            if len(set(targets)) == 2:
+                features = np.hstack([embed(quotes), np.array(rows, dtype="float32")])
+                scorer = LinearModel.fit(features, targets, _IMPACT_C)
         models: dict = {"impact": scorer}
         written = load_written()
         for kind in ("perspectives", "values", "sentiments"):
@@ -395,9 +494,47 @@ class LocalAnnotator:
             contexts = embed([context for _, _, context in examples])
             features = self._label_features(kind, texts, embed(texts), contexts)
             targets = [label for _, label, _ in examples]
-            models[kind] = LabelModel(features, targets, priors, _LABEL_C)
+            models[kind] = LabelModel.fit(features, targets, priors, _LABEL_C)
+        return models
+
+    def _fit(self) -> dict:
+        """The four models: loaded (see `_plan`), else fitted once and, for an edited codebook,
+        saved in the cache so the next run loads them."""
+        if self._models is not None:
+            return self._models
+        if self._weights_file is None:
+            models = self.fit_models(self._labelled, self._embed or Embedder())
+        else:
+            models = self._refit()
+            save_weights(self._weights_file, models, self._meta(self._provenance))
         self._models = models
         return models
+
+    def _refit(self) -> dict:
+        """Models for an edited codebook: fitted on the labelled posts when there are any, else
+        label models on the codebook examples and written sentences next to the shipped scorer."""
+        directory = labelled_dir()
+        if directory is not None:
+            cache = directory / EMBEDDING_CACHE.name
+            return self.fit_models(load_labelled(directory), self._embed or Embedder(cache))
+        from evaluator.embeddings import model_info
+
+        scorer = None
+        if WEIGHTS_FILE.is_file():
+            meta, shipped = read_weights(WEIGHTS_FILE, _SHIPPED_FIX)
+            if meta.get("embedding_model") == model_info().hash:
+                scorer = shipped["impact"]
+        width = self._widths()["impact"]
+        if scorer is None or scorer.width != width:
+            raise ConfigError(
+                f"this codebook gives the impact scorer {width} features, the shipped one reads "
+                f"{scorer.width if scorer else 'none'}: it must be refit on labelled posts. Set "
+                f"{LABELLED_ENV} to a folder of posts_*.jsonl with their gold_*.jsonl (as "
+                "bench/data/mine_labelled of the mheval repository), or keep the codebook's "
+                "products, relevance cues and perspective and sentiment cues as shipped",
+                field=LABELLED_ENV,
+            )
+        return self.fit_models([], self._embed or Embedder(), scorer=scorer)
 
     # ----- public -------------------------------------------------------------------------
     def annotate(self, posts: Sequence[Post]) -> list[Annotation]:

@@ -1,15 +1,16 @@
-"""What the local annotator learns from, and the small models it fits at load time.
+"""What the local annotator learns from, the small models it fits, and their weights on disk.
 
 Training data: the codebook's examples of each label, the hand-written sentences of
-`resources/local_training.yaml`, and hand-labelled corpus posts (`resources/labelled/`, posts
-and gold annotations side by side). MiniLM embeddings of all of it are cached in
-`resources/embeddings.npz`, so fitting at load time takes a second instead of a minute, and an
-edited codebook or new labelled posts still work (what the cache lacks is embedded on the fly).
+`resources/local_training.yaml`, and hand-labelled corpus posts (`bench/data/mine_labelled/` of
+a checkout, posts and gold annotations side by side, with MiniLM embeddings of every training
+text cached in its `embeddings.npz`). Neither the posts nor the cache ship in the package: it
+ships the fitted weights (`resources/local_weights.npz`, `python bench/fit_annotator.py`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,14 +28,29 @@ __all__ = [
     "load_written",
     "Embedder",
     "LabelModel",
+    "LinearModel",
+    "save_weights",
+    "read_weights",
+    "WEIGHTS_FILE",
     "LABELLED_DIR",
+    "LABELLED_ENV",
+    "labelled_dir",
+    "training_digest",
     "EMBEDDING_CACHE",
 ]
 
 RESOURCES = Path(__file__).parent / "resources"
-LABELLED_DIR = RESOURCES / "labelled"
 WRITTEN_FILE = RESOURCES / "local_training.yaml"
-EMBEDDING_CACHE = RESOURCES / "embeddings.npz"
+# Maintainer data, present in a checkout only.
+LABELLED_DIR = Path(__file__).resolve().parents[2] / "bench" / "data" / "mine_labelled"
+EMBEDDING_CACHE = LABELLED_DIR / "embeddings.npz"
+#: The fitted models of the shipped codebook (`python bench/fit_annotator.py` writes them).
+WEIGHTS_FILE = RESOURCES / "local_weights.npz"
+#: Bumped when the layout of a weights file changes; a file of another format is refused.
+WEIGHTS_FORMAT = 1
+_MAX_ITER = 3000
+#: Names a folder of labelled posts for refitting when the checkout's are not there (a wheel).
+LABELLED_ENV = "MHEVAL_ANNOTATOR_LABELLED"
 
 
 @dataclass(frozen=True)
@@ -54,9 +70,25 @@ def post_from_row(row: dict) -> Post:
     return Post.model_validate({**{k: v for k, v in row.items() if k in known}, "meta": meta})
 
 
+def labelled_dir() -> Path | None:
+    """Where a refit for an edited codebook finds labelled posts: the checkout's, else the
+    folder `$MHEVAL_ANNOTATOR_LABELLED` names, else nowhere."""
+    if LABELLED_DIR.is_dir():
+        return LABELLED_DIR
+    named = os.environ.get(LABELLED_ENV)
+    if not named:
+        return None
+    directory = Path(named).expanduser()
+    if not directory.is_dir():
+        raise ConfigError("not a folder of labelled posts", file=directory, field=LABELLED_ENV)
+    return directory
+
+
 def load_labelled(directory: Path = LABELLED_DIR) -> list[LabelledPost]:
     """Every `posts_*.jsonl` with its `gold_*.jsonl`, in file order. Gold rows carry an
     optional `note` (the labeller's reason for a hard call), which is not part of an annotation."""
+    if not directory.is_dir():
+        raise ConfigError("no folder of labelled posts here", file=directory)
     labelled = []
     for posts_file in sorted(directory.glob("posts_*.jsonl")):
         gold_file = posts_file.with_name(posts_file.name.replace("posts_", "gold_", 1))
@@ -93,18 +125,31 @@ def load_written() -> dict:
         raise ConfigError(f"cannot read training sentences: {exc}", file=WRITTEN_FILE) from None
 
 
+def training_digest(directory: Path = LABELLED_DIR) -> str:
+    """A hash of what a fit reads besides the codebook (the written sentences, the labelled
+    posts), so a test can tell that the shipped weights are stale."""
+    import json
+
+    digest = hashlib.sha256(json.dumps(load_written(), sort_keys=True).encode("utf-8"))
+    for path in sorted(directory.glob("*_*.jsonl")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return "sha256:" + digest.hexdigest()[:16]
+
+
 def _key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
 class Embedder:
-    """Normalised MiniLM embeddings, served from the shipped cache when the installed model is
+    """Normalised MiniLM embeddings, served from the training cache when the installed model is
     the one the cache was made with. `remember` keeps new embeddings too (for repeated fits)."""
 
-    def __init__(self, cache_file: Path = EMBEDDING_CACHE, *, remember: bool = False) -> None:
+    def __init__(
+        self, cache_file: Path | None = EMBEDDING_CACHE, *, remember: bool = False
+    ) -> None:
         self._remember = remember
         self._cache: dict[str, object] = {}
-        if cache_file.is_file():
+        if cache_file is not None and cache_file.is_file():
             import numpy as np
 
             from evaluator.embeddings import model_info
@@ -156,22 +201,157 @@ class Embedder:
         return len(unique)
 
 
+class LinearModel:
+    """A fitted logistic regression reduced to its arrays. It predicts exactly as sklearn's
+    `predict_proba` does (a dot product, then the logistic or the softmax function), so the
+    annotator can load shipped weights and predict without importing or fitting sklearn."""
+
+    def __init__(self, coef, intercept, classes: list[str]) -> None:
+        import numpy as np
+
+        # sklearn fits float32 features in float32: keeping the dtype keeps its predictions.
+        self.coef = np.asarray(coef)
+        self.intercept = np.asarray(intercept)
+        self.classes = [str(label) for label in classes]
+
+    @classmethod
+    def fit(cls, features, targets: list, c: float, class_weight=None) -> LinearModel:
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=c, max_iter=_MAX_ITER, class_weight=class_weight)
+        model.fit(features, targets)
+        return cls(model.coef_, model.intercept_, model.classes_.tolist())
+
+    @property
+    def width(self) -> int:
+        return int(self.coef.shape[1])
+
+    def predict_proba(self, features):
+        """As sklearn 1.x: binary, expit of the decision; else the softmax, max subtracted."""
+        import numpy as np
+
+        scores = np.asarray(features) @ self.coef.T + self.intercept
+        if len(self.classes) == 2:
+            from scipy.special import expit
+
+            positive = expit(scores[:, 0])
+            return np.stack([1 - positive, positive], axis=1)
+        scores -= scores.max(axis=1).reshape(-1, 1)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1).reshape(-1, 1)
+        return scores
+
+
 class LabelModel:
     """Logistic regression over [embedding, extra features] for one label family. Classes are
     balanced in training and the label priors applied afterwards, so a rare label with few
     examples is still learnt but not over-predicted."""
 
-    def __init__(self, features, targets: list[str], priors: dict[str, float], c: float) -> None:
+    def __init__(self, linear: LinearModel, prior) -> None:
         import numpy as np
-        from sklearn.linear_model import LogisticRegression
 
-        self.model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
-        self.model.fit(features, targets)
-        self.labels = list(self.model.classes_)
+        self.linear = linear
+        self.labels = linear.classes
+        self._prior = np.asarray(prior, dtype="float64")
+
+    @classmethod
+    def fit(cls, features, targets: list[str], priors: dict[str, float], c: float) -> LabelModel:
+        linear = LinearModel.fit(features, targets, c, class_weight="balanced")
         floor = min(priors.values()) if priors else 1.0
-        self._prior = np.array([priors.get(label, floor) for label in self.labels])
+        return cls(linear, [priors.get(label, floor) for label in linear.classes])
+
+    @property
+    def prior(self):
+        return self._prior
 
     def proba(self, features, prior_power: float = 1.0):
         """Class probabilities with the priors raised to `prior_power` (0 keeps them balanced)."""
-        scores = self.model.predict_proba(features) * self._prior**prior_power
+        scores = self.linear.predict_proba(features) * self._prior**prior_power
         return scores / scores.sum(axis=1, keepdims=True)
+
+
+# ----- fitted weights on disk -----------------------------------------------------------------
+MODEL_NAMES = ("impact", "perspectives", "values", "sentiments")
+
+
+def save_weights(path: Path, models: dict, meta: dict) -> None:
+    """Write the four models' arrays and `meta` (codebook version, embedding model hash,
+    hyper-parameters, provenance) to one npz, atomically."""
+    import json
+
+    import numpy as np
+
+    from evaluator.io import atomic_write
+
+    arrays = {"format_version": np.array(WEIGHTS_FORMAT), "meta": np.array(json.dumps(meta))}
+    for name in MODEL_NAMES:
+        model = models.get(name)
+        if model is None:
+            continue
+        linear = model.linear if isinstance(model, LabelModel) else model
+        arrays[f"{name}.coef"] = linear.coef
+        arrays[f"{name}.intercept"] = linear.intercept
+        arrays[f"{name}.classes"] = np.array(linear.classes)
+        if isinstance(model, LabelModel):
+            arrays[f"{name}.prior"] = model.prior
+    with atomic_write(path, mode="wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def read_weights(path: Path, fix: str) -> tuple[dict, dict]:
+    """(meta, models) of a weights file; a file this version cannot read is a ConfigError that
+    names it and says `fix`. Shapes are checked here, widths against the features by the caller.
+    """
+    import json
+    import zipfile
+
+    import numpy as np
+
+    def corrupt(why: str) -> ConfigError:
+        return ConfigError(f"annotator weights {why}; {fix}", file=path)
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise corrupt(f"cannot be read ({exc})") from None
+    if "format_version" not in arrays or "meta" not in arrays:
+        raise corrupt("lack format_version or meta")
+    if int(arrays["format_version"]) != WEIGHTS_FORMAT:
+        raise corrupt(f"are format {int(arrays['format_version'])}, not {WEIGHTS_FORMAT}")
+    try:
+        meta = json.loads(str(arrays["meta"]))
+    except json.JSONDecodeError as exc:
+        raise corrupt(f"have unreadable meta ({exc})") from None
+    models: dict = {}
+    for name in MODEL_NAMES:
+        keys = [f"{name}.{part}" for part in ("coef", "intercept", "classes")]
+        if name == "impact" and keys[0] not in arrays:
+            models[name] = None  # fitted on posts of one class: no scorer
+            continue
+        if any(key not in arrays for key in keys):
+            raise corrupt(f"lack {name}")
+        coef, intercept, classes = (arrays[key] for key in keys)
+        rows = 1 if len(classes) == 2 else len(classes)
+        if (
+            coef.ndim != 2
+            or coef.shape[0] != rows
+            or intercept.shape != (rows,)
+            or classes.ndim != 1
+            or len(classes) < 2
+            or coef.dtype.kind != "f"
+            or intercept.dtype != coef.dtype
+            or not np.isfinite(coef).all()
+        ):
+            raise corrupt(
+                f"have a malformed {name} model (coef {coef.shape}, {len(classes)} classes)"
+            )
+        linear = LinearModel(coef, intercept, classes.tolist())
+        if name == "impact":
+            models[name] = linear
+            continue
+        prior = arrays.get(f"{name}.prior")
+        if prior is None or prior.shape != (len(classes),):
+            raise corrupt(f"have no priors matching the {name} classes")
+        models[name] = LabelModel(linear, prior)
+    return meta, models
