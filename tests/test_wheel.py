@@ -167,6 +167,24 @@ def test_ci_workflow_validates_against_the_github_schema(tmp_path):
     assert env["MHEVAL_VERSION"] == __version__  # the pin follows the release
 
 
+def test_release_workflow_validates_and_its_tag_check_follows_the_version(tmp_path):
+    """The release workflow (a tag publishes to PyPI) is valid, and its tag check accepts the
+    tag of this version and refuses another."""
+    release = ROOT / ".github" / "workflows" / "release.yml"
+    _sh(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+         release],
+        cwd=tmp_path,
+    )  # fmt: skip
+    steps = yaml.safe_load(release.read_text())["jobs"]["build"]["steps"]
+    (tag_check,) = [s["run"] for s in steps if s.get("name", "").startswith("The tag")]
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    for tag, code in ((f"v{__version__}", 0), ("v9.9.9", 1)):
+        env = {**os.environ, "GITHUB_REF_NAME": tag}
+        done = _sh(["bash", "-eo", "pipefail", "-c", tag_check], cwd=tmp_path, env=env, check=False)
+        assert done.returncode == code, done.stdout
+
+
 def test_ci_workflow_steps_run_as_written(user):
     """Every `run:` step in order, as GitHub runs it (bash -eo pipefail, later steps skipped
     after a failure unless `if: always()`), in a bot repository holding the example bot with
