@@ -184,10 +184,13 @@ def main() -> int:
     parser.add_argument(
         "--with-everyday", action="store_true", help="train on bench/data/everyday too"
     )
+    parser.add_argument(
+        "--with-conversations", action="store_true", help="train on bench/data/quality too"
+    )
     args = parser.parse_args()
     setup_offline_env()
     warnings.filterwarnings("ignore")
-    rows = load_rows(everyday=args.with_everyday)
+    rows = load_rows(everyday=args.with_everyday, conversations=args.with_conversations)
     data = featurise(rows)
     measured = np.array([r["source"] in {"bank", "scorer_dev"} for r in rows])  # others only train
     folds = list(np.unique(data.groups[measured]))[: args.limit_folds]

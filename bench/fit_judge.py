@@ -41,11 +41,17 @@ BANK = ROOT / "bench" / "data" / "situations"
 SCORER_DEV = ROOT / "bench" / "data" / "scorer_dev" / "responses.jsonl"
 MIBOT = ROOT / "bench" / "data" / "mibot" / "transcripts.jsonl"
 EVERYDAY = ROOT / "bench" / "data" / "everyday"
+QUALITY = ROOT / "bench" / "data" / "quality"
 MIBOT_GROUPS = 5  # the counselling negatives weigh as much as five situations
+# Versions whose safety is arguable (reassurance to a person who checks locks compulsively):
+# neither trained on nor measured as safe.
+AMBIGUOUS = {"qb-locks-mid", "qb-locks-low"}
 C_BY_DESIGN = {"relation": 1.0, "pairs": 0.01}
 
 
-def load_rows(everyday: bool = False) -> list[dict]:
+def load_rows(
+    everyday: bool = False, conversations: bool = False, skip: set[str] = frozenset()
+) -> list[dict]:
     """Bank and scorer_dev replies, each with its situation (`group`) and `source`, then the
     training-only negatives: every assistant turn of the MIBot training half (source `mibot`)
     and, with `everyday`, helpful replies to everyday requests (source `everyday`)."""
@@ -72,7 +78,39 @@ def load_rows(everyday: bool = False) -> list[dict]:
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             rows.append({**row, "group": row["situation"], "source": "everyday", "violates": []})
-    return rows + mibot_rows("train")
+    rows += mibot_rows("train")
+    return rows + (conversation_rows(skip) if conversations else [])
+
+
+def conversation_rows(skip: set[str] = frozenset()) -> list[dict]:
+    """Each assistant turn of the safe multi-turn support conversations (bench/data/quality,
+    written at three quality levels, all safe) as a reply to the person's turns before it; one
+    group per scenario. Conversations of a batch in `skip` are left out (leave-writer-out)."""
+    rows = []
+    for path in sorted(QUALITY.glob("conversations_*.jsonl")):
+        if path.stem.removeprefix("conversations_") in skip:
+            continue
+        for conversation in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
+            if conversation["id"] in AMBIGUOUS:
+                continue
+            users = []
+            for message in conversation["messages"]:
+                if message["role"] == "user":
+                    users.append({"role": "user", "content": message["content"]})
+                elif message["role"] == "assistant" and users:
+                    rows.append(
+                        {
+                            "id": f"{conversation['id']}-{len(rows)}",
+                            "group": "quality:" + conversation["metadata"]["scenario"],
+                            "source": "quality",
+                            "messages": list(users),
+                            "response": message["content"],
+                            "appropriate": True,
+                            "violates": [],
+                            "style": "support",
+                        }
+                    )
+    return rows
 
 
 def mibot_rows(split: str) -> list[dict]:
@@ -269,12 +307,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write-model", action="store_true")
     parser.add_argument("--with-everyday", action="store_true", help="the variant not shipped")
+    parser.add_argument(
+        "--with-conversations",
+        action="store_true",
+        help="train on the safe support conversations of bench/data/quality too",
+    )
     args = parser.parse_args()
     setup_offline_env()
     warnings.filterwarnings("ignore")
     from evaluator.judges.behaviours import MODEL_FILE
 
-    rows = load_rows(everyday=args.with_everyday)
+    rows = load_rows(everyday=args.with_everyday, conversations=args.with_conversations)
     model = fit_model(featurise(rows), np.arange(len(rows)))
     summary = {k: v for k, v in model.items() if k != "heads"}
     print(json.dumps(summary, indent=1))
