@@ -144,7 +144,7 @@ def resolve_conditions(
 ) -> tuple[list[str], bool, dict[str, Any]]:
     """(conditions, crisis, detection record) for a transcript: declared in metadata, else
     detected in the user's turns. The record says which, and quotes the words behind it."""
-    from evaluator.mine.detect import detect
+    from evaluator.codebook import detect
 
     user_text = "\n".join(t.content for t in transcript.turns if t.role == "user")
     detected = detect(user_text, codebook) if codebook is not None else None
@@ -771,7 +771,7 @@ class ScoringSession:
     def __init__(self, settings, *, judge, samples, retrieval, k, guidelines) -> None:
         from evaluator.guidelines import load_rubrics
         from evaluator.judges import get_judge
-        from evaluator.mine.codebook import codebook_version, load_codebook
+        from evaluator.codebook import codebook_version, load_codebook
 
         self.settings = settings
         self.rubrics = load_rubrics(Path(guidelines) if guidelines else settings.guidelines)

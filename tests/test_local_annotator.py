@@ -9,7 +9,7 @@ import pytest
 
 from evaluator.errors import ConfigError
 from evaluator.mine.base import annotator_factory
-from evaluator.mine.codebook import codebook_version, load_codebook
+from evaluator.codebook import codebook_version, load_codebook
 from evaluator.mine.local import LocalAnnotator, split_sentences
 from evaluator.types import Annotation, Post
 

@@ -31,8 +31,13 @@ from dataclasses import dataclass, field
 from evaluator.embeddings import MODEL_NAME
 from evaluator.errors import ConfigError
 from evaluator.mine.base import derive_post_labels, register_annotator
-from evaluator.mine.codebook import codebook_version, load_codebook
-from evaluator.mine.detect import Mention, PhraseMatcher, find_mentions
+from evaluator.codebook import (
+    Mention,
+    PhraseMatcher,
+    codebook_version,
+    find_mentions,
+    load_codebook,
+)
 from evaluator.mine.local_model import (
     EMBEDDING_CACHE,
     LABELLED_ENV,
