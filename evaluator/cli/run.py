@@ -9,6 +9,11 @@ import typer
 
 from evaluator.cli._common import (
     CHROMA_URL,
+    CONCURRENCY,
+    GUIDELINES,
+    JUDGE,
+    RETRIEVAL,
+    SAMPLES,
     check_output_paths,
     console,
     emit_json,
@@ -55,7 +60,6 @@ def _progress(stack: contextlib.ExitStack):
     return update
 
 
-
 def run(
     scenarios: list[Path] | None = typer.Argument(
         None, help="Scenario YAML files or folders (default: the configured scenarios folder)."
@@ -74,32 +78,22 @@ def run(
     system_prompt: Path | None = typer.Option(
         None, "--system-prompt", "-s", help="System prompt file sent first (hashed in the run)."
     ),
-    judge: str | None = typer.Option(
-        None, "--judge", "-j", help="`local` (offline) or a PROVIDER:MODEL id. Default: config."
-    ),
-    samples: int = typer.Option(
-        1, "--samples", min=1, max=20, help="Judge each criterion N times (noisy judges)."
-    ),
+    judge: str | None = JUDGE,
+    samples: int = SAMPLES,
     simulator: str | None = typer.Option(
         None,
         "--simulator",
         help="PROVIDER:MODEL playing the user after the scripted turns of scenarios with "
         "`simulate` (skipped without it).",
     ),
-    concurrency: int | None = typer.Option(
-        None, "--concurrency", "-c", min=1, max=64, help="Scenarios run in parallel."
-    ),
+    concurrency: int | None = CONCURRENCY,
     timeout: float | None = typer.Option(
         None, "--timeout", min=0.1, help="Seconds the bot may take per turn."
     ),
     retries: int = typer.Option(2, "--retries", min=0, max=10, help="Retries per failed turn."),
-    retrieval: bool = typer.Option(
-        True, "--retrieval/--no-retrieval", help="Attach users' voices from the corpus index."
-    ),
+    retrieval: bool = RETRIEVAL,
     chroma_url: str | None = CHROMA_URL,
-    guidelines: Path | None = typer.Option(
-        None, "--guidelines", help="Folder of rubric YAML files (default: config)."
-    ),
+    guidelines: Path | None = GUIDELINES,
 ) -> None:
     """Run scenarios against a bot, score the transcripts and write a run file.
 

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from evaluator.cli._common import (
+    GUIDELINES,
     check_output_paths,
     console,
     emit_json,
@@ -49,9 +50,7 @@ def validate_command(
     paths: list[Path] | None = typer.Argument(
         None, help="Scenario files or folders (default: the configured scenarios folder)."
     ),
-    guidelines: Path | None = typer.Option(
-        None, "--guidelines", help="Rubric folder whose criterion ids `expect` may name."
-    ),
+    guidelines: Path | None = GUIDELINES,
 ) -> None:
     """Check scenarios: schema, unique ids, codebook conditions, regexes, `expect` ids."""
     from collections import Counter
