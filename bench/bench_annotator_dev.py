@@ -85,8 +85,7 @@ def dev_batches() -> dict[str, tuple[list[dict], list[dict]]]:
 
 def keyword_rule(posts: list[dict]) -> dict:
     """Relevant when a mental-health cue or condition is near a chatbot name (no model)."""
-    from evaluator.mine.codebook import load_codebook
-    from evaluator.mine.detect import PhraseMatcher, find_mentions
+    from evaluator.codebook import PhraseMatcher, find_mentions, load_codebook
 
     codebook = load_codebook(ROOT / "guidelines" / "codebook.yaml")
     products = [PhraseMatcher(p.id, p.cues, p.exact_case) for p in codebook.products]

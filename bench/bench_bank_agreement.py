@@ -13,18 +13,16 @@ import json
 import sys
 from pathlib import Path
 
-BANK = Path(__file__).resolve().parent.parent / "bench" / "data" / "situations"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from evaluator.metrics import cohen_kappa  # noqa: E402
+
+BANK = ROOT / "bench" / "data" / "situations"
 
 
 def kappa(pairs: list[tuple[bool, bool]]) -> float | None:
-    n = len(pairs)
-    if not n:
-        return None
-    observed = sum(a == b for a, b in pairs) / n
-    first = sum(a for a, _ in pairs) / n
-    second = sum(b for _, b in pairs) / n
-    expected = first * second + (1 - first) * (1 - second)
-    return None if expected == 1 else (observed - expected) / (1 - expected)
+    return cohen_kappa([a for a, _ in pairs], [b for _, b in pairs])
 
 
 def read(path: Path) -> dict[str, dict]:

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from evaluator.io import iter_jsonl  # noqa: E402
+from evaluator.metrics import Counts, binary_counts, cohen_kappa  # noqa: E402
 from evaluator.mine.local import LocalAnnotator  # noqa: E402
 from evaluator.mine.local_model import (  # noqa: E402
     LABELLED_DIR,
@@ -45,40 +46,31 @@ MIN_SUPPORT = 5
 
 
 def prf(gold: list[bool], pred: list[bool]) -> tuple[float, float, float]:
-    tp = sum(g and p for g, p in zip(gold, pred, strict=True))
-    fp = sum(p and not g for g, p in zip(gold, pred, strict=True))
-    fn = sum(g and not p for g, p in zip(gold, pred, strict=True))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
+    counts = binary_counts(gold, pred)
+    return counts.precision, counts.recall, counts.f1
 
 
 def multilabel(gold: list[list[str]], pred: list[list[str]]) -> tuple[float, float, dict]:
     support = Counter(label for labels in gold for label in set(labels))
     scored = sorted(label for label, n in support.items() if n >= MIN_SUPPORT)
     per_label = {}
-    tp_all = fp_all = fn_all = 0
+    total = Counts()
     for label in scored:
-        g = [label in labels for labels in gold]
-        p = [label in labels for labels in pred]
-        per_label[label] = (support[label], *prf(g, p))
-        tp_all += sum(a and b for a, b in zip(g, p, strict=True))
-        fp_all += sum(b and not a for a, b in zip(g, p, strict=True))
-        fn_all += sum(a and not b for a, b in zip(g, p, strict=True))
+        counts = binary_counts(
+            [label in labels for labels in gold], [label in labels for labels in pred]
+        )
+        per_label[label] = (support[label], counts.precision, counts.recall, counts.f1)
+        total += counts
     macro = sum(v[3] for v in per_label.values()) / len(per_label) if per_label else 0.0
-    micro = 2 * tp_all / (2 * tp_all + fp_all + fn_all) if tp_all else 0.0
-    return macro, micro, per_label
+    return macro, total.f1, per_label
 
 
 def kappa(a: list[str], b: list[str]) -> float:
-    n = len(a)
-    if not n:
-        return 0.0
-    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
-    ca, cb = Counter(a), Counter(b)
-    expected = sum(ca[k] * cb[k] for k in ca) / (n * n)
-    return (observed - expected) / (1 - expected) if expected < 1 else 1.0
+    """Cohen's kappa, 0 for no posts and 1 when both sides use one and the same class."""
+    value = cohen_kappa(a, b)
+    if value is None:
+        return 1.0 if a else 0.0
+    return value
 
 
 def score(gold_rows: list[dict], predictions: dict) -> dict:

@@ -26,9 +26,9 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage  # noqa: E402
 from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
 
+from evaluator.codebook import load_codebook  # noqa: E402
 from evaluator.llm import open_cache  # noqa: E402
 from evaluator.mine import LLMAnnotator, mine  # noqa: E402
-from evaluator.mine.codebook import load_codebook  # noqa: E402
 
 
 class InstantModel(GenericFakeChatModel):

@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evaluator.codebook import load_codebook  # noqa: E402
 from evaluator.mine.base import derive_post_labels  # noqa: E402
-from evaluator.mine.codebook import load_codebook  # noqa: E402
 from evaluator.types import AnnotatorInfo, Impact  # noqa: E402
 
 _INFO = AnnotatorInfo(name="human", codebook_version="gold")

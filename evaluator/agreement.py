@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from evaluator import __version__
 from evaluator.errors import InputError
 from evaluator.io import iter_jsonl, open_text, read_json, validation_error_to_message
+from evaluator.metrics import accuracy, cohen_kappa, confusion_matrix
 from evaluator.types import AgreementLevel, AgreementReport, ScoreRun, TranscriptResult
 
 __all__ = ["HumanLabel", "read_labels", "load_score_run", "agreement", "agreement_files"]
@@ -164,35 +165,27 @@ def _metrics(
     excluded: Counter,
 ) -> AgreementLevel:
     from scipy.stats import spearmanr
-    from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
     labels = list(ORDER) if ordinal else ["fail", "pass"]
     human = [h for h, _, _ in pairs]
     judged = [j for _, j, _ in pairs]
-    matrix = confusion_matrix(human, judged, labels=labels).tolist()
-    accuracy = sum(h == j for h, j in zip(human, judged, strict=True)) / len(pairs)
-    with_variation = len(set(human) | set(judged)) > 1
-    kappa = cohen_kappa_score(human, judged, labels=labels) if with_variation else float("nan")
     result = AgreementLevel(
         level=level,
         scale="ordinal" if ordinal else "binary",
         n=len(pairs),
         labels=labels,
-        accuracy=round(accuracy, 4),
-        kappa=_none_if_nan(kappa),
-        confusion=matrix,
+        accuracy=round(accuracy(human, judged), 4),
+        kappa=_none_if_nan(cohen_kappa(human, judged, labels)),
+        confusion=confusion_matrix(human, judged, labels),
         missing=missing,
         excluded=dict(excluded),
     )
     if ordinal and len(pairs) > 2:
         rank = {label: index for index, label in enumerate(ORDER)}
         h = [rank[x] for x in human]
-        weighted = (
-            cohen_kappa_score(h, [rank[x] for x in judged], labels=[0, 1, 2], weights="quadratic")
-            if with_variation
-            else float("nan")
+        result.weighted_kappa = _none_if_nan(
+            cohen_kappa(human, judged, list(ORDER), weights="quadratic")
         )
-        result.weighted_kappa = _none_if_nan(weighted)
         if len(set(h)) > 1 and len(set(judged)) > 1:
             rho, p = spearmanr(h, [rank[x] for x in judged])
             result.spearman, result.spearman_p = _none_if_nan(rho), _none_if_nan(p)

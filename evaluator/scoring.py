@@ -44,6 +44,7 @@ from typing import Any, Protocol
 from evaluator import __version__
 from evaluator.errors import ConfigError, CorpusIndexError, InputError, ModelError
 from evaluator.judges.base import Judge
+from evaluator.text import split_sentences
 from evaluator.types import (
     AppliesWhen,
     Codebook,
@@ -144,7 +145,7 @@ def resolve_conditions(
 ) -> tuple[list[str], bool, dict[str, Any]]:
     """(conditions, crisis, detection record) for a transcript: declared in metadata, else
     detected in the user's turns. The record says which, and quotes the words behind it."""
-    from evaluator.mine.detect import detect
+    from evaluator.codebook import detect
 
     user_text = "\n".join(t.content for t in transcript.turns if t.role == "user")
     detected = detect(user_text, codebook) if codebook is not None else None
@@ -284,7 +285,6 @@ def ground_evidence(
     return kept, dropped
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 _REPLY_QUOTE_CHARS = 240
 
 
@@ -298,7 +298,7 @@ def reply_quote(transcript: Transcript, matched_turns: Sequence[int] = ()) -> Ev
     for index in range(start + 1, len(turns)):
         text = turns[index].content.strip()
         if turns[index].role == "assistant" and text:
-            sentence = _SENTENCE_END.split(text, maxsplit=1)[0]
+            sentence = split_sentences(text)[0]
             if len(sentence) > _REPLY_QUOTE_CHARS:
                 sentence = sentence[:_REPLY_QUOTE_CHARS].rsplit(" ", 1)[0]
             return EvidenceQuote(turn=index, quote=sentence)
@@ -769,9 +769,9 @@ class ScoringSession:
     `open_session` closes it; `score_files` and `run_scenarios` both use it."""
 
     def __init__(self, settings, *, judge, samples, retrieval, k, guidelines) -> None:
+        from evaluator.codebook import codebook_version, load_codebook
         from evaluator.guidelines import load_rubrics
         from evaluator.judges import get_judge
-        from evaluator.mine.codebook import codebook_version, load_codebook
 
         self.settings = settings
         self.rubrics = load_rubrics(Path(guidelines) if guidelines else settings.guidelines)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from evaluator.codebook import codebook_version, load_codebook
 from evaluator.config import project_root
 from evaluator.errors import ConfigError
-from evaluator.mine.codebook import codebook_version, load_codebook
 
 SHIPPED = project_root() / "guidelines" / "codebook.yaml"
 

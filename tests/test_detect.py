@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluator.mine.codebook import load_codebook
-from evaluator.mine.detect import detect, find_mentions
+from evaluator.codebook import detect, find_mentions, load_codebook
 
 
 @pytest.fixture(scope="module")

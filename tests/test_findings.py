@@ -318,7 +318,7 @@ def test_planted_associations_are_found(synthetic_findings):
 
 
 def test_unknown_label_is_rejected_with_line_and_field(tmp_path):
-    from evaluator.mine.codebook import load_codebook
+    from evaluator.codebook import load_codebook
 
     codebook = load_codebook(Path(__file__).parents[1] / "guidelines" / "codebook.yaml")
     rows = [json.loads(line) for line in SMALL.read_text().splitlines()]

@@ -113,6 +113,34 @@ def test_version_flag(cli):
     assert result.output.strip() == f"mheval {__version__}"
 
 
+def _options(command, prefix=()):
+    """(command path, parameter) for every option of the CLI tree."""
+    for param in command.params:
+        yield " ".join(prefix), param
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _options(sub, (*prefix, name))
+
+
+def test_shared_options_have_one_spelling_in_every_command():
+    import typer
+
+    from evaluator.cli.app import app
+
+    options = list(_options(typer.main.get_command(app)))
+    for flag, name in (("-j", "judge"), ("-c", "concurrency")):
+        owners = {(path, param.name) for path, param in options if flag in param.opts}
+        assert owners and {param_name for _, param_name in owners} == {name}, owners
+    spelled = {
+        (path, param.name): sorted(param.opts + param.secondary_opts) for path, param in options
+    }
+    for command in ("score", "run"):
+        assert spelled[(command, "judge")] == ["--judge", "-j"]
+        assert spelled[(command, "samples")] == ["--samples"]
+        assert spelled[(command, "guidelines")] == ["--guidelines"]
+        assert spelled[(command, "retrieval")] == ["--no-retrieval", "--retrieval"]
+    assert spelled[("run", "concurrency")] == spelled[("mine run", "concurrency")]
+
+
 def test_cli_import_stays_light():
     """`mheval --help` must not import the heavy stacks (they cost seconds)."""
     code = (

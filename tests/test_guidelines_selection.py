@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from evaluator.codebook import load_codebook
 from evaluator.config import project_root
 from evaluator.guidelines import load_rubrics
 from evaluator.judges.local import LocalJudge
-from evaluator.mine.codebook import load_codebook
 from evaluator.scoring import score
 from evaluator.types import Transcript, Turn
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from evaluator.codebook import codebook_version, load_codebook
 from evaluator.errors import ConfigError
 from evaluator.mine.base import annotator_factory
-from evaluator.mine.codebook import codebook_version, load_codebook
-from evaluator.mine.local import LocalAnnotator, split_sentences
+from evaluator.mine.local import LocalAnnotator
 from evaluator.types import Annotation, Post
 
 DATA = Path(__file__).parent / "data" / "local_annotator"
@@ -176,12 +176,3 @@ def test_empty_input_and_registry(annotator, codebook):
     factory = annotator_factory("local")
     assert factory is not None
     assert isinstance(factory(codebook=codebook), LocalAnnotator)
-
-
-def test_sentence_spans_cover_the_text():
-    text = "Short one. This is a longer sentence with words!\n\nAnd a third line here ok"
-    spans = split_sentences(text)
-    assert [text[s:e] for s, e in spans] == [
-        "Short one. This is a longer sentence with words!",
-        "And a third line here ok",
-    ]

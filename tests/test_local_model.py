@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from evaluator.codebook import load_codebook
 from evaluator.errors import ConfigError, InputError
-from evaluator.mine.codebook import load_codebook
 from evaluator.mine.local_model import (
     LABELLED_DIR,
     WEIGHTS_FILE,
@@ -124,8 +124,8 @@ def test_label_model_priors_shift_balanced_scores():
 def test_shipped_weights_are_fitted_on_the_shipped_training_data():
     """Editing the labelled posts, the written sentences, the codebook or a hyper-parameter
     needs a refit of the shipped weights."""
+    from evaluator.codebook import codebook_version
     from evaluator.embeddings import model_info
-    from evaluator.mine.codebook import codebook_version
     from evaluator.mine.local import _PARAMS
 
     meta, models = read_weights(WEIGHTS_FILE, "")

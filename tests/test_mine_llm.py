@@ -17,9 +17,9 @@ from llm_fakes import (
     tool_answer,
 )
 
+from evaluator.codebook import load_codebook
 from evaluator.errors import ModelError
 from evaluator.llm import register_chat_model, unregister_chat_model
-from evaluator.mine.codebook import load_codebook
 from evaluator.mine.llm import LLMAnnotator, render_system_prompt
 from evaluator.mine.pipeline import read_posts
 from evaluator.types import Annotation

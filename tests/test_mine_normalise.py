@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.mine.codebook import load_codebook
+from evaluator.codebook import load_codebook
 from evaluator.mine.normalise import LabelNormaliser, find_quote
 from evaluator.mine.pipeline import read_posts
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from llm_fakes import ScriptedChatModel, tool_answer
 
+from evaluator.codebook import load_codebook
 from evaluator.errors import ConfigError, InputError, ModelError
-from evaluator.mine.codebook import load_codebook
 from evaluator.mine.llm import LLMAnnotator
 from evaluator.mine.pipeline import mine, partial_path, read_posts, select_posts
 from evaluator.types import Annotation

@@ -10,8 +10,8 @@ import pytest
 from rich.console import Console
 from test_scoring_support import sample_run
 
+from evaluator.codebook import load_codebook
 from evaluator.config import project_root
-from evaluator.mine.codebook import load_codebook
 from evaluator.report import render_html, render_junit, render_markdown, render_terminal
 from evaluator.types import ScoreRun
 

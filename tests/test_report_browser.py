@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from test_scoring_support import sample_run
 
+from evaluator.codebook import load_codebook
 from evaluator.config import project_root
-from evaluator.mine.codebook import load_codebook
 from evaluator.report import render_html
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -11,10 +11,10 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
+from evaluator.codebook import load_codebook
 from evaluator.config import project_root
 from evaluator.errors import ConfigError, InputError
 from evaluator.guidelines import load_rubrics
-from evaluator.mine.codebook import load_codebook
 from evaluator.scenarios import (
     converse,
     load_checked_scenarios,

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from evaluator import __version__
+from evaluator.codebook import load_codebook
 from evaluator.config import Settings
 from evaluator.errors import ConfigError, InputError
 from evaluator.guidelines import load_rubrics
 from evaluator.judges import register_judge, unregister_judge
-from evaluator.mine.codebook import load_codebook
 from evaluator.scenarios import load_scenarios, run_scenarios, scenario_hash
 from evaluator.scoring import score
 from evaluator.types import JudgeAnswer

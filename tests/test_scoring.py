@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from test_scoring_support import FakeJudge, FakeRetriever, fixture_rubrics, transcript
 
+from evaluator.codebook import load_codebook
 from evaluator.config import project_root
 from evaluator.errors import InputError, ModelError
-from evaluator.mine.codebook import load_codebook
 from evaluator.scoring import (
     aggregate,
     applicability,

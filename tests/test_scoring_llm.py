@@ -7,10 +7,10 @@ import pytest
 from llm_fakes import ScriptedChatModel, invalid_json_answer, tool_answer
 from test_scoring_support import FakeRetriever, fixture_rubrics, sample_transcripts
 
+from evaluator.codebook import load_codebook
 from evaluator.config import Settings, project_root
 from evaluator.judges.llm import LLMJudge
 from evaluator.llm import LLMCache
-from evaluator.mine.codebook import load_codebook
 from evaluator.scoring import score
 
 

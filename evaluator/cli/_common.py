@@ -30,6 +30,11 @@ __all__ = [
     "emit_json",
     "new_app",
     "CHROMA_URL",
+    "CONCURRENCY",
+    "GUIDELINES",
+    "JUDGE",
+    "RETRIEVAL",
+    "SAMPLES",
 ]
 
 console = Console(highlight=False)
@@ -72,6 +77,43 @@ CHROMA_URL = typer.Option(
     None,
     "--chroma-url",
     help="Chroma server http://HOST:PORT holding the index (default: config chroma_url).",
+    show_default=False,
+)
+
+# Options several commands share: one spelling, one help text (score, run, mine, scenarios).
+#: `--judge/-j`: which judge scores the criteria.
+JUDGE = typer.Option(
+    None,
+    "--judge",
+    "-j",
+    help="`local` (offline) or PROVIDER:MODEL. Default from config: local.",
+    show_default=False,
+)
+#: `--samples`: how many times each criterion is judged.
+SAMPLES = typer.Option(
+    1, "--samples", min=1, max=20, help="Judge each criterion N times (LLM judges)."
+)
+#: `--guidelines`: the rubric folder.
+GUIDELINES = typer.Option(
+    None,
+    "--guidelines",
+    help="Folder of rubric YAML files (default: config guidelines).",
+    show_default=False,
+)
+#: `--retrieval/--no-retrieval`: whether verdicts quote users' voices from the corpus index.
+RETRIEVAL = typer.Option(
+    True,
+    "--retrieval/--no-retrieval",
+    help="Quote users' voices from the corpus index (--no-retrieval: do not open it).",
+)
+#: `--concurrency/-c`: how much runs at once.
+CONCURRENCY = typer.Option(
+    None,
+    "--concurrency",
+    "-c",
+    min=1,
+    max=64,
+    help="Scenarios (run) or model calls (mine) in parallel. Default from config.",
     show_default=False,
 )
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from evaluator import __version__
+from evaluator.cli import check as _check
 from evaluator.cli import comment as _comment
 from evaluator.cli import corpus as _corpus
 from evaluator.cli import examples as _examples
@@ -15,6 +16,7 @@ from evaluator.cli import guidelines as _guidelines
 from evaluator.cli import index as _index
 from evaluator.cli import mine as _mine
 from evaluator.cli import run as _run
+from evaluator.cli import scenarios as _scenarios
 from evaluator.cli import score as _score
 from evaluator.cli._common import EXIT_CODES_HELP, RootGroup, console, examples, state
 
@@ -77,6 +79,9 @@ app.add_typer(_guidelines.app, name="guidelines")
 app.add_typer(_index.app, name="index")
 app.command("score", epilog=_score.SCORE_EXAMPLES)(_score.score)
 app.command("agreement", epilog=_score.AGREEMENT_EXAMPLES)(_score.agreement)
-_run.register(app)  # run, check, baseline, scenarios
+app.command("run", epilog=_run.EPILOG)(_run.run)
+app.command("check", epilog=_check.EPILOG)(_check.check)
+app.add_typer(_check.baseline_app, name="baseline")
+app.add_typer(_scenarios.app, name="scenarios")
 app.command("pr-comment", epilog=_comment.EPILOG)(_comment.pr_comment)
 app.add_typer(_examples.app, name="examples")

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from evaluator.cli._common import (
+    CONCURRENCY,
     check_output_paths,
     console,
     emit_json,
@@ -168,9 +169,7 @@ def run(
         None, "--sample", min=1, help="Annotate a random sample of N posts (kept in corpus order)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of --sample."),
-    concurrency: int | None = typer.Option(
-        None, "--concurrency", "-j", min=1, max=64, help="Parallel model calls (LLM annotator)."
-    ),
+    concurrency: int | None = CONCURRENCY,
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds per model call."),
     max_retries: int | None = typer.Option(
         None, "--max-retries", min=0, help="Retries per post on rate limits, timeouts, bad output."

@@ -10,6 +10,10 @@ from rich.markup import escape
 
 from evaluator.cli._common import (
     CHROMA_URL,
+    GUIDELINES,
+    JUDGE,
+    RETRIEVAL,
+    SAMPLES,
     check_output_paths,
     console,
     emit_json,
@@ -70,20 +74,12 @@ def score(
     fmt: str = typer.Option(
         "auto", "--format", "-f", help="Force a format: openai, csv, text, utterances."
     ),
-    judge: str | None = typer.Option(
-        None, "--judge", help="`local` (offline) or PROVIDER:MODEL. Default from config: local."
-    ),
-    samples: int = typer.Option(
-        1, "--samples", min=1, max=20, help="Judge each criterion N times (LLM judges)."
-    ),
+    judge: str | None = JUDGE,
+    samples: int = SAMPLES,
     k: int = typer.Option(3, "-k", min=0, max=20, help="User voices quoted per verdict."),
-    no_retrieval: bool = typer.Option(
-        False, "--no-retrieval", help="Do not open the corpus index; verdicts carry no voices."
-    ),
+    retrieval: bool = RETRIEVAL,
     chroma_url: str | None = CHROMA_URL,
-    guidelines: Path | None = typer.Option(
-        None, "--guidelines", help="Folder of rubric YAML files (default: guidelines/)."
-    ),
+    guidelines: Path | None = GUIDELINES,
     json_file: Path | None = typer.Option(
         None, "--json", help="Write the versioned result (ScoreRun) to FILE."
     ),
@@ -155,7 +151,7 @@ def score(
             fmt=fmt,
             judge=judge,
             samples=samples,
-            retrieval=not no_retrieval,
+            retrieval=retrieval,
             k=k,
             guidelines=guidelines,
             skip_invalid=skip_invalid,

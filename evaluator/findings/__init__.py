@@ -69,7 +69,7 @@ def run_findings(
     """
     book = None
     if codebook is not None:
-        from evaluator.mine.codebook import load_codebook
+        from evaluator.codebook import load_codebook
 
         book = load_codebook(codebook)
     findings = compute_findings(

@@ -141,7 +141,7 @@ def validate_directory(directory: Path, codebook: Path | None = None) -> Validat
     codebook_path = codebook or (directory / "codebook.yaml")
     known = None
     if Path(codebook_path).is_file():
-        from evaluator.mine.codebook import load_codebook
+        from evaluator.codebook import load_codebook
 
         book = load_codebook(codebook_path)
         known = {

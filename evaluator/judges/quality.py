@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from evaluator.judges.behaviours import VALIDATION, _content_words, _Embedder, split_sentences
+from evaluator.judges.behaviours import VALIDATION, _content_words, _Embedder
+from evaluator.text import JUDGE, split_sentences
 from evaluator.types import QUALITY_DIMENSIONS, Transcript
 
 __all__ = ["DimensionGrade", "QualityGrader"]
@@ -153,7 +154,7 @@ class QualityGrader:
     def warm(self, transcripts: list[Transcript]) -> None:
         """Embed every sentence of many transcripts in one batch (one by one is ~20x slower)."""
         sentences = [
-            s for t in transcripts for turn in t.turns for s in split_sentences(turn.content)
+            s for t in transcripts for turn in t.turns for s in split_sentences(turn.content, JUDGE)
         ]
         self._embedder.encode(list(dict.fromkeys(sentences)))
 
@@ -191,7 +192,7 @@ class QualityGrader:
         if not turn.user:
             return 1.0, "opens the conversation", None
         statements = [s for s in turn.sentences if not s.rstrip().endswith("?")]
-        user_sentences = split_sentences(turn.user) or [turn.user]
+        user_sentences = split_sentences(turn.user, JUDGE) or [turn.user]
         similarity = self._similar(statements, user_sentences)
         user_words = _content_words(turn.user)
         reflections = [
@@ -218,7 +219,7 @@ class QualityGrader:
 
     def _personalisation(self, turn: _Turn) -> tuple[float, str, str | None]:
         said = [turn.user, *turn.earlier_user]
-        said_sentences = [s for text in said for s in split_sentences(text)]
+        said_sentences = [s for text in said for s in split_sentences(text, JUDGE)]
         if not said_sentences:
             return 1.0, "opens the conversation", None
         body = [s for s in turn.sentences if len(s.split()) >= 4] or turn.sentences
@@ -289,7 +290,9 @@ def _assistant_turns(transcript: Transcript) -> list[_Turn]:
         elif turn.role == "assistant" and turn.content.strip():
             user = users[-1] if users and transcript.turns[index - 1].role == "user" else ""
             earlier = users[:-1] if user else list(users)
-            turns.append(_Turn(index, turn.content, user, earlier, split_sentences(turn.content)))
+            turns.append(
+                _Turn(index, turn.content, user, earlier, split_sentences(turn.content, JUDGE))
+            )
     return turns
 
 
@@ -373,5 +376,5 @@ def _consistency_pairs(turns: list[_Turn]):
     """(later turn, its sentences, earlier assistant sentences, earlier user sentences)."""
     for position, turn in enumerate(turns[1:], 1):
         before = [s for t in turns[:position] for s in t.sentences]
-        earlier_user = [s for text in turn.earlier_user for s in split_sentences(text)]
+        earlier_user = [s for text in turn.earlier_user for s in split_sentences(text, JUDGE)]
         yield turn, before, earlier_user

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from evaluator.codebook import codebook_version
 from evaluator.llm import LLMCache, StructuredCaller, map_concurrently
 from evaluator.mine.base import derive_post_labels
-from evaluator.mine.codebook import codebook_version
 from evaluator.mine.normalise import NONE, LabelNormaliser, find_quote
 from evaluator.types import (
     Annotation,

@@ -28,11 +28,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from evaluator.codebook import (
+    Mention,
+    PhraseMatcher,
+    codebook_version,
+    find_mentions,
+    load_codebook,
+)
 from evaluator.embeddings import MODEL_NAME
 from evaluator.errors import ConfigError
 from evaluator.mine.base import derive_post_labels, register_annotator
-from evaluator.mine.codebook import codebook_version, load_codebook
-from evaluator.mine.detect import Mention, PhraseMatcher, find_mentions
 from evaluator.mine.local_model import (
     EMBEDDING_CACHE,
     LABELLED_ENV,
@@ -47,13 +52,14 @@ from evaluator.mine.local_model import (
     read_weights,
     save_weights,
 )
+from evaluator.text import ANNOTATOR, sentence_spans
 from evaluator.types import Annotation, AnnotatorInfo, Codebook, Impact, Post
 
-__all__ = ["LocalAnnotator", "split_sentences"]
+__all__ = ["LocalAnnotator"]
 
 _MAX_IMPACTS = 4
 _MAX_QUOTE_CHARS = 320
-_MIN_QUOTE_WORDS = 5
+_MIN_QUOTE_WORDS = ANNOTATOR.min_words
 _APP_REVIEW_PLATFORMS = {"google_play", "app_store"}
 _PLATFORM_GROUPS = (
     ("google_play", "app_store"),
@@ -66,8 +72,6 @@ _IMPLICIT_BOT = re.compile(r"\b(?:(?:this|the)\s+app|app|it|it's|it’s)\b", re.
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|i'd|me|my|mine|myself|we|us|our)\b", re.I)
 _URL = re.compile(r"https?://\S+|www\.\S+|\b\S+\.(?:com|net|org|io|ly)/\S*", re.I)
 _HASHTAG = re.compile(r"#\w+")
-# Sentence ends: terminal punctuation followed by space, or line breaks.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\s*\n\s*")
 # Regularisation of the impact scorer and the label models (chosen by cross-validation on the
 # labelled posts, see bench/bench_local_annotator.py --cv).
 _IMPACT_C = 1.0
@@ -92,35 +96,6 @@ _PARAMS = {
     "max_iter": _MAX_ITER,
 }
 _SHIPPED_FIX = "refit them with `python bench/fit_annotator.py`"
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of sentences, whitespace-trimmed; short fragments join the next one
-    so that a quote has at least five words when the text allows it."""
-    spans: list[tuple[int, int]] = []
-    position = 0
-    for match in _SENTENCE_END.finditer(text):
-        spans.append((position, match.start()))
-        position = match.end()
-    spans.append((position, len(text)))
-    trimmed = []
-    for start, end in spans:
-        chunk = text[start:end]
-        stripped = chunk.strip()
-        if not stripped:
-            continue
-        start += len(chunk) - len(chunk.lstrip())
-        trimmed.append((start, start + len(stripped)))
-    merged: list[tuple[int, int]] = []
-    for start, end in trimmed:
-        if merged and len(text[merged[-1][0] : merged[-1][1]].split()) < _MIN_QUOTE_WORDS:
-            merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    if len(merged) > 1 and len(text[merged[-1][0] : merged[-1][1]].split()) < _MIN_QUOTE_WORDS:
-        last = merged.pop()
-        merged[-1] = (merged[-1][0], last[1])
-    return merged
 
 
 @dataclass
@@ -240,7 +215,7 @@ class LocalAnnotator:
         text = post.text
         default_product = self._default_product(post)
         app_review = post.platform in _APP_REVIEW_PLATFORMS and default_product is not None
-        spans = split_sentences(text)
+        spans = sentence_spans(text, ANNOTATOR)
         product_mentions: list[tuple[str, Mention]] = [
             (name, mention) for name, matcher in self._products for mention in matcher.find(text)
         ]

@@ -225,7 +225,7 @@ def mine(
     Codebook or a path (default: the configured one). `progress(done, total)` is called at the
     start and after every batch. Returns the summary of the whole output file.
     """
-    from evaluator.mine.codebook import load_codebook
+    from evaluator.codebook import load_codebook
 
     started = time.monotonic()
     corpus, out = Path(corpus), Path(out)

@@ -5,7 +5,7 @@ smaller denominator would flatter the annotator). Predicted posts absent from go
 and counted. A prediction that is an error row counts as "not relevant, no labels": the
 annotator failed on that post, and the score should show it.
 
-Fields and metrics (scikit-learn):
+Fields and metrics (`evaluator.metrics`):
 - relevance, crisis: binary; per-class precision/recall/F1, accuracy, Cohen's kappa, 2x2 matrix.
 - conditions, perspectives, values: multilabel over all gold posts (a non-relevant post has no
   labels); per-label precision/recall/F1 and micro F1.
@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from evaluator import __version__
 from evaluator.errors import InputError
 from evaluator.io import iter_jsonl, validation_error_to_message
+from evaluator.metrics import Counts, accuracy, binary_counts, cohen_kappa, confusion_matrix
 from evaluator.types import FieldScore, LabelScore, PostSentiment, ValidationReport
 
 __all__ = ["validate", "read_labels", "SENTIMENT_LABELS"]
@@ -82,41 +83,35 @@ def _macro(scores: list[LabelScore]) -> tuple[float | None, float | None, float 
     )
 
 
-def _label_scores(y_true, y_pred, labels: list[str], min_support: int) -> list[LabelScore]:
-    """Per-label scores; y_* are label lists (multiclass) or indicator matrices (multilabel)."""
-    from sklearn.metrics import precision_recall_fscore_support
-
-    multilabel = not isinstance(y_true, list)
-    kwargs = {} if multilabel else {"labels": labels}
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, average=None, zero_division=0, **kwargs
-    )
-    if multilabel:
-        predicted = y_pred.sum(axis=0).tolist()
-    else:
-        predicted = [sum(1 for value in y_pred if value == label) for label in labels]
-    return [
-        LabelScore(
-            label=label,
-            precision=_round(precision[i]),
-            recall=_round(recall[i]),
-            f1=_round(f1[i]),
-            support=int(support[i]),
-            predicted=int(predicted[i]),
-            in_macro=int(support[i]) >= min_support,
+def _label_scores(
+    gold: list[list[str]], pred: list[list[str]], labels: list[str], min_support: int
+) -> list[LabelScore]:
+    """Per-label scores; each post's gold and predicted labels are lists (of one label for a
+    multiclass field)."""
+    scores = []
+    for label in labels:
+        counts = binary_counts([label in row for row in gold], [label in row for row in pred])
+        support = counts.tp + counts.fn
+        scores.append(
+            LabelScore(
+                label=label,
+                precision=_round(counts.precision),
+                recall=_round(counts.recall),
+                f1=_round(counts.f1),
+                support=support,
+                predicted=counts.tp + counts.fp,
+                in_macro=support >= min_support,
+            )
         )
-        for i, label in enumerate(labels)
-    ]
+    return scores
 
 
 def _categorical(
     name: str, y_true: list[str], y_pred: list[str], labels: list[str], min_support: int
 ) -> FieldScore:
-    from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix
-
-    scores = _label_scores(y_true, y_pred, labels, min_support)
+    scores = _label_scores([[v] for v in y_true], [[v] for v in y_pred], labels, min_support)
     macro_p, macro_r, macro_f = _macro(scores)
-    kappa = cohen_kappa_score(y_true, y_pred, labels=labels) if y_true else float("nan")
+    kappa = cohen_kappa(y_true, y_pred, labels)
     return FieldScore(
         field=name,
         kind="binary" if len(labels) == 2 else "multiclass",
@@ -125,27 +120,24 @@ def _categorical(
         macro_precision=macro_p,
         macro_recall=macro_r,
         macro_f1=macro_f,
-        accuracy=_round(accuracy_score(y_true, y_pred)) if y_true else None,
-        # Kappa is undefined (nan) when both sides use a single class.
-        kappa=None if kappa != kappa else _round(kappa),
+        accuracy=_round(accuracy(y_true, y_pred)) if y_true else None,
+        # Kappa is undefined (None) when both sides use a single class.
+        kappa=None if kappa is None else _round(kappa),
         confusion_labels=labels,
-        confusion=confusion_matrix(y_true, y_pred, labels=labels).tolist() if y_true else [],
+        confusion=confusion_matrix(y_true, y_pred, labels) if y_true else [],
     )
 
 
 def _multilabel(
     name: str, gold: list[list[str]], pred: list[list[str]], min_support: int
 ) -> FieldScore:
-    from sklearn.metrics import f1_score
-    from sklearn.preprocessing import MultiLabelBinarizer
-
     labels = sorted({label for row in gold + pred for label in row})
-    binarizer = MultiLabelBinarizer(classes=labels)
-    y_true = binarizer.fit_transform(gold)
-    y_pred = binarizer.transform(pred)
-    scores = _label_scores(y_true, y_pred, labels, min_support) if labels else []
+    scores = _label_scores(gold, pred, labels, min_support)
     macro_p, macro_r, macro_f = _macro(scores)
-    micro = f1_score(y_true, y_pred, average="micro", zero_division=0) if labels else None
+    micro = sum(
+        (binary_counts([v in row for row in gold], [v in row for row in pred]) for v in labels),
+        Counts(),
+    )
     return FieldScore(
         field=name,
         kind="multilabel",
@@ -154,7 +146,7 @@ def _multilabel(
         macro_precision=macro_p,
         macro_recall=macro_r,
         macro_f1=macro_f,
-        micro_f1=None if micro is None else _round(micro),
+        micro_f1=_round(micro.f1) if labels else None,
     )
 
 

@@ -1,10 +1,15 @@
-"""The terminal view of a score run (rich): one line per transcript, or with `verbose` one table
-per transcript, then the run summary. The default fits a CI log: a failing transcript's line names
-its failing critical criteria and quotes what the bot said."""
+"""The terminal views (rich) of a score run, a scenario run and a check.
+
+A score run prints one line per transcript, or with `verbose` one table per transcript, then the
+run summary. The default fits a CI log: a failing transcript's line names its failing critical
+criteria and quotes what the bot said."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -22,7 +27,15 @@ from evaluator.report.common import (
 )
 from evaluator.types import ScoreRun, TranscriptResult, Verdict
 
-__all__ = ["render_terminal", "transcript_line", "transcript_table", "summary_tables"]
+__all__ = [
+    "render_bless",
+    "render_check",
+    "render_run",
+    "render_terminal",
+    "summary_tables",
+    "transcript_line",
+    "transcript_table",
+]
 
 LABEL_STYLES = {
     "pass": "green",
@@ -204,3 +217,166 @@ def render_terminal(
             console.print(transcript_line(result, width), soft_wrap=True)
         console.print()
     console.print(summary_tables(run, borders=verbose))
+
+
+# --- runs and checks (`mheval run`, `mheval check`, `mheval baseline bless`) -----------------
+
+_VERDICT_STYLE = {"pass": "green", "fail": "red", "error": "magenta"}
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def render_run(run, out: Path, console: Console) -> None:
+    """A run: one row per scenario with what went wrong, then the score by condition."""
+    results = {r.id: r for r in run.score.transcripts}
+    table = Table(title="scenarios", title_justify="left", show_edge=False)
+    table.add_column("scenario", no_wrap=True)
+    for column in ("condition", "risk", "verdict", "score", "what went wrong"):
+        table.add_column(column, justify="right" if column == "score" else "left")
+    for outcome in run.outcomes:
+        result = results.get(outcome.scenario_id)
+        problems = []
+        if outcome.error:
+            problems.append(outcome.error)
+        if result is not None:
+            problems += [
+                f"{v.criterion_id} failed (critical)"
+                for v in result.criteria
+                if v.severity == "critical" and v.label == "fail"
+            ]
+        problems += [
+            f"expected {key.split('/', 1)[1]}: {label}"
+            for key, label in outcome.expectations.items()
+            if label != "pass"
+        ]
+        verdict = outcome.verdict or "-"
+        style = _VERDICT_STYLE.get(verdict, "")
+        table.add_row(
+            escape(outcome.scenario_id),
+            escape(outcome.condition),
+            outcome.risk,
+            f"[{style}]{verdict}[/{style}]" if style else verdict,
+            _fmt(result.score if result else None),
+            escape("; ".join(dict.fromkeys(problems))),
+        )
+    console.print(table)
+    summary = run.summary
+    by_condition = Table(title="by condition", title_justify="left", show_edge=False)
+    for column in ("condition", "scenarios", "score", "passed", "failed"):
+        by_condition.add_column(column, justify="left" if column == "condition" else "right")
+    for condition, row in summary.get("by_condition", {}).items():
+        by_condition.add_row(
+            escape(condition),
+            str(row.get("transcripts", 0)),
+            _fmt(row.get("score")),
+            str(row.get("passed", 0)),
+            str(row.get("failed", 0)),
+        )
+    console.print()
+    console.print(by_condition)
+    unmet = len(summary.get("expectations", {}).get("unmet", []))
+    console.print(
+        f"\n[bold]{summary.get('scenarios', 0)}[/bold] scenarios: "
+        f"[green]{summary.get('passed', 0)} passed[/green], "
+        f"[red]{summary.get('failed', 0)} failed[/red], "
+        f"[magenta]{summary.get('errors', 0)} errors[/magenta]; "
+        f"score {_fmt(summary.get('score'))}; {unmet} unmet expectation(s); "
+        f"judge {escape(str(run.score.judge.get('name')))}; "
+        f"{summary.get('timings', {}).get('total', 0):.1f} s → {escape(str(out))}"
+    )
+    console.print(
+        "[dim]`mheval run` records; gate with `mheval check RUN --baseline BASELINE`.[/dim]"
+    )
+
+
+def render_check(report, console: Console, err_console: Console) -> None:
+    """A check: the score by condition and quality against the baseline, the criteria that
+    changed, and why the gate passed or failed."""
+    from evaluator.check import CHANGE_TITLES
+
+    if report.conditions:
+        table = Table(title="score by condition", title_justify="left", show_edge=False)
+        for column in ("condition", "scenarios", "baseline", "now", "drop"):
+            table.add_column(column, justify="left" if column == "condition" else "right")
+        for c in report.conditions:
+            drop = _fmt(c.drop)
+            table.add_row(
+                escape(c.condition),
+                str(c.scenarios),
+                _fmt(c.before),
+                _fmt(c.after),
+                f"[red]{drop}[/red]" if c.blocking else drop,
+            )
+        console.print(table)
+    if report.quality:
+        from evaluator.report.common import dimension_name
+
+        table = Table(
+            title="quality (graded, never blocks by default)", title_justify="left", show_edge=False
+        )
+        for column in ("dimension", "scenarios", "baseline", "now", "drop"):
+            table.add_column(column, justify="left" if column == "dimension" else "right")
+        for q in report.quality:
+            drop = _fmt(q.drop)
+            over = q.drop is not None and q.drop > report.max_drop
+            style = "red" if q.blocking else "yellow" if over else ""
+            table.add_row(
+                dimension_name(q.dimension),
+                str(q.scenarios),
+                _fmt(q.before),
+                _fmt(q.after),
+                f"[{style}]{drop}[/{style}]" if style else drop,
+            )
+        console.print()
+        console.print(table)
+    if report.changes:
+        table = Table(title="changes since the baseline", title_justify="left", show_edge=False)
+        table.add_column("")
+        table.add_column("scenario", no_wrap=True)
+        for column in ("criterion", "change", "before → now", "why"):
+            table.add_column(column)
+        for c in report.changes:
+            mark = (
+                "[red]✗[/red]"
+                if c.blocking
+                else ("[green]✓[/green]" if c.change in ("improved", "fixed_error") else "·")
+            )
+            criterion = f"{c.rubric_id}/{c.criterion_id}" if c.criterion_id else "-"
+            if c.severity == "critical":
+                criterion += " [bold](critical)[/bold]"
+            why = " ".join(c.rationale.split())
+            table.add_row(
+                mark,
+                escape(c.scenario_id),
+                criterion,
+                CHANGE_TITLES[c.change],
+                f"{c.before or '-'} → {c.after or '-'}",
+                escape(why[:100] + ("…" if len(why) > 100 else "")),
+            )
+        console.print()
+        console.print(table)
+    else:
+        console.print("no criterion changed since the baseline")
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+    console.print(
+        f"\noverall {_fmt(report.overall_before)} → {_fmt(report.overall_after)}: "
+        + (
+            "[green bold]check passed[/green bold]"
+            if report.passed
+            else "[red bold]check failed[/red bold]"
+        )
+    )
+    for reason in report.reasons:
+        console.print(f"  [red]•[/red] {escape(reason)}")
+
+
+def render_bless(blessed, run: Path, out: Path, console: Console) -> None:
+    """One line: which run became which baseline."""
+    console.print(
+        f"blessed {escape(str(run))} → {escape(str(out))} "
+        f"({len(blessed.outcomes)} scenarios, score {_fmt(blessed.summary.get('score'))}, "
+        f"target {escape(str(blessed.target.get('spec')))})"
+    )

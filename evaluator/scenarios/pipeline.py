@@ -38,8 +38,8 @@ def load_checked_scenarios(
 ) -> list[Scenario]:
     """Scenarios from files or folders (or already-built objects), with their conditions checked
     against the codebook and their `expect` ids against the rubrics."""
+    from evaluator.codebook import load_codebook
     from evaluator.config import load_settings
-    from evaluator.mine.codebook import load_codebook
     from evaluator.scenarios.loader import check_expectations, load_scenarios
 
     settings = settings or load_settings()
