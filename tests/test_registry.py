@@ -59,10 +59,11 @@ def shout_judge():
 
 def test_a_registered_judge_is_found_and_gone_after_unregister(shout_judge):
     assert get_judge("shout").name == "shout"
-    assert JUDGES.names() == ["local", "shout"]
+    assert JUDGES.names()[0] == "local" and "shout" in JUDGES.names()
     JUDGES.unregister("shout")
-    with pytest.raises(ConfigError, match="unknown judge 'shout': use one of local"):
+    with pytest.raises(ConfigError, match="unknown judge 'shout': use one of local") as caught:
         get_judge("shout")
+    assert "shout," not in caught.value.message
 
 
 def test_transcript_readers_are_detected_in_priority_order():
