@@ -4,8 +4,13 @@ The package is a pipeline of stages (corpus → mine → findings → guidelines
 scenarios/check); each stage reads the previous stage's artefact from disk. The CLI in
 `evaluator.cli` is a thin layer over these modules.
 
-The names in `__all__` are the supported API; they are imported on first use, so
-`import evaluator` (and `mheval --help`) stays instant.
+The names in `__all__` are the supported API: scoring (`score`, `score_files`, `gate`), the
+result readers (`load_score_run`, `read_run`, `read_check`, `read_transcripts`), the judge
+contract (`Judge`, `JudgeRequest`, `JudgeAnswer`) and the `register_*` extension points, which
+plugins reach through the `plugins` config key or the `mheval.plugins` entry-point group (see
+`evaluator.registry`). They are imported on first use, so `import evaluator` (and
+`mheval --help`) stays instant. Every other module and name is internal: it may change in any
+release without notice.
 """
 
 from importlib import import_module
@@ -19,6 +24,8 @@ _PUBLIC = {
     "gate": "evaluator.scoring",
     "load_score_run": "evaluator.agreement",
     "read_run": "evaluator.scenarios",
+    "read_check": "evaluator.comment",
+    "read_transcripts": "evaluator.transcripts",
     "run_scenarios": "evaluator.scenarios",
     "check_run": "evaluator.check",
     "load_settings": "evaluator.config",
@@ -32,10 +39,13 @@ _PUBLIC = {
     "register_chat_model": "evaluator.llm",
     "unregister_chat_model": "evaluator.llm",
     "register_reader": "evaluator.transcripts",
+    "register_target": "evaluator.scenarios",
+    "register_annotator": "evaluator.mine",
     "ScoreRun": "evaluator.types",
     "RunRecord": "evaluator.types",
     "Verdict": "evaluator.types",
     "Transcript": "evaluator.types",
+    "CheckReport": "evaluator.types",
     "EvaluatorError": "evaluator.errors",
     "InputError": "evaluator.errors",
     "ConfigError": "evaluator.errors",

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evaluator.errors import ConfigError, EvaluatorError, InputError
 from evaluator.io import check_depth, check_readable_file, validation_error_to_message
+from evaluator.registry import import_plugins
 
 __all__ = [
     "Settings",
@@ -136,8 +137,9 @@ class Settings(BaseModel):
     )
     plugins: list[str] = Field(
         default_factory=list,
-        description="Modules imported before a judge is chosen (they call register_judge); "
-        "installed packages can also register through the `mheval.judges` entry-point group.",
+        description="Modules imported when the settings are loaded (they call register_judge, "
+        "register_reader, ...); a module beside the config file is found. Installed packages "
+        "can also register through the `mheval.plugins` entry-point group.",
     )
     author_salt: str | None = Field(
         default=None, description="Salt for author hashes; generated beside the corpus if unset."
@@ -198,7 +200,8 @@ def _tool_section(path: Path, data: dict):
 
 
 def load_settings(config_file: Path | None = None, cwd: Path | None = None) -> Settings:
-    """Build Settings from the config file (explicit, or found upwards from `cwd`)."""
+    """Build Settings from the config file (explicit, or found upwards from `cwd`), and import
+    the plugins it names."""
     if config_file is not None:
         if not config_file.exists():
             raise ConfigError("config file not found", file=config_file)
@@ -217,6 +220,7 @@ def load_settings(config_file: Path | None = None, cwd: Path | None = None) -> S
     except ValidationError as exc:
         field, message = validation_error_to_message(exc)
         raise ConfigError(message, file=path, field=field) from None
+    import_plugins(settings.plugins, source=path)
     # Relative paths given in the file are relative to the file.
     updates = {}
     for name in data:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from evaluator.errors import ModelError
+from evaluator.registry import Registry
 from evaluator.types import TokenUsage
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "init_model",
+    "CHAT_MODELS",
     "register_chat_model",
     "unregister_chat_model",
     "model_id_of",
@@ -64,7 +66,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 ModelFactory = Callable[..., "BaseChatModel"]
-_FACTORIES: dict[str, ModelFactory] = {}
+
+#: Chat-model factories `factory(NAME, temperature=..., timeout=...)`, by PROVIDER of the id.
+CHAT_MODELS: Registry[ModelFactory] = Registry("chat model provider", field="model")
 
 # Providers whose langchain classes take `timeout` and `max_retries`; our own retry loop is the
 # one that counts, so the client's is switched off.
@@ -88,11 +92,10 @@ def register_chat_model(provider: str, factory: ModelFactory) -> None:
     Registered providers win over langchain's, so a team can route `--annotator myco:bot` or
     `--judge myco:bot` to an in-house client, and tests can route `fake:...` to a fake model.
     """
-    _FACTORIES[provider] = factory
+    CHAT_MODELS.register(provider, factory)
 
 
-def unregister_chat_model(provider: str) -> None:
-    _FACTORIES.pop(provider, None)
+unregister_chat_model = CHAT_MODELS.unregister
 
 
 def model_id_of(model: str | BaseChatModel) -> str:
@@ -154,8 +157,9 @@ def init_model(
             f"model id {model!r} must look like PROVIDER:MODEL, e.g. openai:gpt-4.1-mini",
             field="model",
         )
-    if provider in _FACTORIES:
-        return _FACTORIES[provider](name, temperature=temperature, timeout=timeout)
+    factory = CHAT_MODELS.find(provider)
+    if factory is not None:
+        return factory(name, temperature=temperature, timeout=timeout)
     kwargs: dict[str, Any] = {"temperature": temperature}
     if provider in _CLIENT_RETRY_PROVIDERS:
         kwargs.update(timeout=timeout, max_retries=0)

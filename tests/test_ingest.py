@@ -16,6 +16,7 @@ from evaluator.corpus import (
     detect_format,
     ingest,
     read_corpus,
+    register_reader,
 )
 from evaluator.corpus.readers import reddit as reddit_module
 from evaluator.errors import InputError, UnknownFormatError
@@ -472,7 +473,7 @@ def test_a_bad_element_skips_only_itself_not_its_page(tmp_path):
     ]
 
 
-def test_a_registered_reader_is_used_and_its_bad_posts_are_skipped(tmp_path, monkeypatch):
+def test_a_registered_reader_is_used_and_its_bad_posts_are_skipped(tmp_path):
     def parse(unit, _mapping):
         # A sloppy third-party reader: an int parent id does not fit the Post schema.
         yield Record(
@@ -486,14 +487,17 @@ def test_a_registered_reader_is_used_and_its_bad_posts_are_skipped(tmp_path, mon
         sniff=lambda unit, _mapping: isinstance(unit, dict) and "msg" in unit,
         parse=parse,
     )
-    monkeypatch.setitem(READERS, "forum", reader)
     source = tmp_path / "forum.jsonl"
     rows = [
         {"n": 1, "msg": "a post about my therapist bot", "p": None},
         {"n": 2, "msg": "a reply to that post", "p": 1},
     ]
     source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    report = ingest([source], tmp_path / "c.jsonl")
+    register_reader(reader)
+    try:
+        report = ingest([source], tmp_path / "c.jsonl")
+    finally:
+        READERS.unregister("forum")
     assert report.inputs[0].format == "forum"
     assert sorted(_by_id(tmp_path / "c.jsonl")) == ["forum:1"]
     assert report.skipped_total == 1

@@ -9,7 +9,7 @@ import pytest
 
 from evaluator.codebook import codebook_version, load_codebook
 from evaluator.errors import ConfigError
-from evaluator.mine.base import annotator_factory
+from evaluator.mine.base import ANNOTATORS
 from evaluator.mine.local import LocalAnnotator
 from evaluator.types import Annotation, Post
 
@@ -173,6 +173,6 @@ def test_short_and_promotional_posts_are_not_relevant(annotator):
 
 def test_empty_input_and_registry(annotator, codebook):
     assert annotator.annotate([]) == []
-    factory = annotator_factory("local")
+    factory = ANNOTATORS.find("local")
     assert factory is not None
     assert isinstance(factory(codebook=codebook), LocalAnnotator)

@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage
 from evaluator.errors import ConfigError
 from evaluator.llm import register_chat_model, unregister_chat_model
 from evaluator.scenarios import open_target, register_target, run_conversations
-from evaluator.scenarios.targets import _REGISTRY, ChatModelTarget, PythonTarget
+from evaluator.scenarios.targets import TARGETS, ChatModelTarget, PythonTarget
 from evaluator.types import Scenario
 
 
@@ -219,7 +219,7 @@ def test_registering_a_test_target_factory():
     try:
         [outcome] = run_conversations([_scenario("s", "ping")], open_target("canned:hello"))
     finally:
-        _REGISTRY.pop("canned")
+        TARGETS.unregister("canned")
     assert outcome.transcript.turns[-1].content == "canned answer to ping"
     assert outcome.transcript.metadata["bot"] == "canned:hello"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.errors import InputError, UnknownFormatError
-from evaluator.transcripts import detect_format, read_transcripts, reader_names
+from evaluator.transcripts import READERS, detect_format, read_transcripts
 
 DATA = Path(__file__).parent / "data" / "transcripts"
 FORMATS = DATA / "formats"
@@ -103,7 +103,7 @@ def test_auto_detection_picks_the_right_reader_for_each_fixture():
         assert detect_format(FORMATS / name).name == fmt, name
     for path in MIBOT.glob("*.json"):
         assert detect_format(path).name == "utterances"
-    assert reader_names()[0] == "utterances"
+    assert READERS.names()[0] == "utterances"
 
 
 def test_detection_does_not_rely_on_extensions(tmp_path):

@@ -94,9 +94,6 @@ def detect_format(
     samples = sample_units(path, container)
     if fmt != "auto":
         reader = READERS.get(fmt)
-        if reader is None:
-            known = ", ".join(["auto", *READERS])
-            raise InputError(f"unknown format {fmt!r} (known: {known})", field="--format")
         if reader.name == "generic" and mapping is None:
             raise InputError("--format generic needs --text-col", field="--text-col")
         if container not in reader.containers:

@@ -5,17 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from evaluator.registry import Registry
 from evaluator.types import JudgeAnswer, JudgeRequest, TokenUsage
 
-__all__ = [
-    "JudgeRequest",
-    "JudgeAnswer",
-    "Judge",
-    "register_judge",
-    "unregister_judge",
-    "judge_factory",
-    "judge_names",
-]
+__all__ = ["JudgeRequest", "JudgeAnswer", "Judge", "JUDGES", "register_judge", "unregister_judge"]
 
 
 class Judge(Protocol):
@@ -39,28 +32,9 @@ class Judge(Protocol):
         ...
 
 
-_REGISTRY: dict[str, Callable[..., Judge]] = {}
+#: Judge factories `factory(settings, *, samples=1) -> Judge`, by `--judge` name.
+JUDGES: Registry[Callable[..., Judge]] = Registry("judge", field="judge")
 
-
-def register_judge(name: str):
-    """Decorator: make a factory available as `--judge NAME`."""
-
-    def wrap(factory: Callable[..., Judge]) -> Callable[..., Judge]:
-        _REGISTRY[name] = factory
-        return factory
-
-    return wrap
-
-
-def unregister_judge(name: str) -> None:
-    _REGISTRY.pop(name, None)
-
-
-def judge_factory(name: str) -> Callable[..., Judge] | None:
-    """The registered factory for `name`, or None (then the name is a PROVIDER:MODEL id)."""
-    return _REGISTRY.get(name)
-
-
-def judge_names() -> list[str]:
-    """Names of the registered judges (besides PROVIDER:MODEL ids)."""
-    return sorted(_REGISTRY)
+#: Decorator: `@register_judge("name")` makes a factory available as `--judge name`.
+register_judge = JUDGES.register
+unregister_judge = JUDGES.unregister

@@ -8,14 +8,14 @@ Annotators implement the `Annotator` protocol and register with `register_annota
 `PROVIDER:MODEL` names resolve to `LLMAnnotator` (any langchain `init_chat_model` id).
 """
 
-from evaluator.mine.base import Annotator, annotator_factory, derive_post_labels, register_annotator
+from evaluator.mine.base import ANNOTATORS, Annotator, derive_post_labels, register_annotator
 from evaluator.mine.llm import LLMAnnotator
 from evaluator.mine.pipeline import mine, partial_path, read_posts, resolve_annotator, select_posts
 from evaluator.mine.validate import read_labels, validate
 
 __all__ = [
     "Annotator",
-    "annotator_factory",
+    "ANNOTATORS",
     "derive_post_labels",
     "register_annotator",
     "LLMAnnotator",

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from evaluator.registry import Registry
 from evaluator.types import Annotation, AnnotatorInfo, Impact, Post
 
-__all__ = ["Annotator", "register_annotator", "annotator_factory", "derive_post_labels"]
+__all__ = ["Annotator", "ANNOTATORS", "register_annotator", "derive_post_labels"]
 
 
 class Annotator(Protocol):
@@ -18,22 +19,11 @@ class Annotator(Protocol):
     def annotate(self, posts: Sequence[Post]) -> list[Annotation]: ...
 
 
-_REGISTRY: dict[str, Callable[..., Annotator]] = {}
+#: Annotator factories `factory(codebook=...) -> Annotator`, by `--annotator` name.
+ANNOTATORS: Registry[Callable[..., Annotator]] = Registry("annotator", field="annotator")
 
-
-def register_annotator(name: str):
-    """Decorator: make a factory available as `--annotator NAME`."""
-
-    def wrap(factory: Callable[..., Annotator]) -> Callable[..., Annotator]:
-        _REGISTRY[name] = factory
-        return factory
-
-    return wrap
-
-
-def annotator_factory(name: str) -> Callable[..., Annotator] | None:
-    """The registered factory for `name`, or None (then the name is a PROVIDER:MODEL id)."""
-    return _REGISTRY.get(name)
+#: Decorator: `@register_annotator("name")` makes a factory available as `--annotator name`.
+register_annotator = ANNOTATORS.register
 
 
 def derive_post_labels(

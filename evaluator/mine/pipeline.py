@@ -22,7 +22,7 @@ from typing import Any
 from evaluator import __version__
 from evaluator.errors import ConfigError, InputError, ModelError
 from evaluator.io import atomic_write
-from evaluator.mine.base import Annotator, annotator_factory
+from evaluator.mine.base import ANNOTATORS, Annotator
 from evaluator.types import Annotation, AnnotatorInfo, Codebook, MineReport, Post
 
 __all__ = ["mine", "resolve_annotator", "read_posts", "select_posts", "partial_path"]
@@ -89,7 +89,7 @@ def resolve_annotator(
     """
     import evaluator.mine.local  # noqa: F401  (registers "local")
 
-    factory = annotator_factory(name)
+    factory = ANNOTATORS.find(name)
     if factory is not None:
         return factory(codebook=codebook)
     if ":" not in name:

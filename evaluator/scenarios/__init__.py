@@ -26,12 +26,12 @@ from evaluator.scenarios.pipeline import (
 )
 from evaluator.scenarios.runner import TargetCallError, converse, run_conversations
 from evaluator.scenarios.targets import (
+    TARGETS,
     Message,
     ReplayTarget,
     Target,
     open_target,
     register_target,
-    target_prefixes,
 )
 
 __all__ = [
@@ -54,5 +54,5 @@ __all__ = [
     "run_scenarios",
     "scenario_hash",
     "scenario_json_schema",
-    "target_prefixes",
+    "TARGETS",
 ]

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from evaluator.errors import ConfigError, InputError, ModelError
+from evaluator.registry import Registry
 
 __all__ = [
     "Target",
     "Message",
     "open_target",
+    "TARGETS",
     "register_target",
-    "target_prefixes",
     "ReplayTarget",
 ]
 
@@ -42,31 +43,21 @@ class Target(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
-_REGISTRY: dict[str, Callable[[str], Target]] = {}
+#: Target factories `factory(rest_of_spec) -> Target`, by the `--target` prefix.
+TARGETS: Registry[Callable[[str], Target]] = Registry("target prefix", field="--target")
 
-
-def register_target(prefix: str):
-    """Decorator: make a factory available as `--target PREFIX:...`."""
-
-    def wrap(factory: Callable[[str], Target]) -> Callable[[str], Target]:
-        _REGISTRY[prefix] = factory
-        return factory
-
-    return wrap
-
-
-def target_prefixes() -> list[str]:
-    """The registered `--target` prefixes."""
-    return sorted(_REGISTRY)
+#: Decorator: `@register_target("prefix")` makes a factory available as `--target prefix:...`.
+register_target = TARGETS.register
 
 
 def open_target(spec: str) -> Target:
     """Resolve a `--target` string; an unknown prefix is a ConfigError listing the known ones."""
     prefix, sep, rest = spec.partition(":")
-    if not sep or not rest or prefix not in _REGISTRY:
-        known = ", ".join(f"{name}:..." for name in _REGISTRY)
+    factory = TARGETS.find(prefix) if sep and rest else None
+    if factory is None:
+        known = ", ".join(f"{name}:..." for name in TARGETS.names())
         raise ConfigError(f"unknown target {spec!r}; expected one of {known}", field="--target")
-    return _REGISTRY[prefix](rest)
+    return factory(rest)
 
 
 @dataclass

@@ -6,27 +6,25 @@
 # Importing the format modules registers their readers.
 from evaluator.transcripts import chat_json, csv_table, plain_text, utterances
 from evaluator.transcripts.base import (
+    READERS,
     Reader,
     Skipped,
     detect_format,
-    get_reader,
     iter_transcripts,
     read_transcripts,
-    reader_names,
     register_reader,
 )
 
 __all__ = [
+    "READERS",
     "Reader",
     "Skipped",
     "chat_json",
     "csv_table",
     "detect_format",
-    "get_reader",
     "iter_transcripts",
     "plain_text",
     "read_transcripts",
-    "reader_names",
     "register_reader",
     "utterances",
 ]

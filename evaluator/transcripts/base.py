@@ -20,14 +20,14 @@ from typing import Any
 
 from evaluator.errors import InputError, UnknownFormatError
 from evaluator.io import LongNumber, check_readable_file, open_text
+from evaluator.registry import Registry
 from evaluator.types import Transcript, Turn
 
 __all__ = [
     "Reader",
     "Skipped",
+    "READERS",
     "register_reader",
-    "reader_names",
-    "get_reader",
     "detect_format",
     "iter_transcripts",
     "read_transcripts",
@@ -92,32 +92,19 @@ class Reader:
     priority: int = 50  # detection tries readers in ascending priority: specific formats first
 
 
-_REGISTRY: dict[str, Reader] = {}
+#: Transcript formats, in detection order (ascending priority, then name).
+READERS: Registry[Reader] = Registry(
+    "transcript format",
+    error=InputError,
+    field="--format",
+    key=lambda r: (r.priority, r.name),
+    also=["auto"],
+)
 
 
 def register_reader(reader: Reader) -> Reader:
     """Make a reader available to auto-detection and as `--format NAME`."""
-    _REGISTRY[reader.name] = reader
-    return reader
-
-
-def _ordered() -> list[Reader]:
-    return sorted(_REGISTRY.values(), key=lambda r: (r.priority, r.name))
-
-
-def reader_names() -> list[str]:
-    """Registered formats in detection order."""
-    return [reader.name for reader in _ordered()]
-
-
-def get_reader(name: str) -> Reader:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise InputError(
-            f"unknown transcript format {name!r}; known: auto, {', '.join(reader_names())}",
-            field="--format",
-        ) from None
+    return READERS.register(reader.name, reader)
 
 
 def read_head(path: Path) -> str:
@@ -130,11 +117,12 @@ def detect_format(path: str | Path) -> Reader:
     """The first registered reader whose sniffer accepts the file."""
     path = Path(path)
     head = read_head(path)
-    for reader in _ordered():
+    readers = READERS.values()
+    for reader in readers:
         if reader.sniff(path, head):
             return reader
     raise UnknownFormatError(
-        f"no reader recognises this file (tried {', '.join(reader_names())}); "
+        f"no reader recognises this file (tried {', '.join(r.name for r in readers)}); "
         "use --format to force one",
         file=path,
     )
@@ -233,7 +221,7 @@ def iter_transcripts(
     directory are reported to `on_skip`; invalid records raise unless `skip_invalid` (then they
     are reported too).
     """
-    forced = None if fmt == "auto" else get_reader(fmt)
+    forced = None if fmt == "auto" else READERS.get(fmt)
     seen: dict[str, str] = {}
 
     def report(skip: Skipped) -> None:

@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from evaluator.errors import InputError
+from evaluator.registry import Registry
+
 __all__ = [
     "Record",
     "BadRecord",
@@ -90,16 +93,15 @@ class Reader:
     auto: bool = True
 
 
-#: name → reader, in detection order (most specific first).
-READERS: dict[str, Reader] = {}
+#: Corpus formats by `--format` name, in detection (insertion) order.
+READERS: Registry[Reader] = Registry("format", error=InputError, field="--format", also=["auto"])
 
 
 def register_reader(reader: Reader) -> Reader:
-    """Add a reader (a team can register its own before calling `ingest`)."""
+    """Add a reader (a team can register its own in a plugin, or before calling `ingest`)."""
     if not reader.containers <= CONTAINERS:
         raise ValueError(f"unknown container in {sorted(reader.containers)}")
-    READERS[reader.name] = reader
-    return reader
+    return READERS.register(reader.name, reader)
 
 
 def per_item(
