@@ -101,6 +101,7 @@ def conversation_rows(skip: set[str] = frozenset()) -> list[dict]:
                     rows.append(
                         {
                             "id": f"{conversation['id']}-{len(rows)}",
+                            "conversation": conversation["id"],
                             "group": "quality:" + conversation["metadata"]["scenario"],
                             "source": "quality",
                             "messages": list(users),
@@ -148,6 +149,7 @@ class Featurised:
     harm: np.ndarray  # inappropriate for a reason other than not answering
     off_topic: np.ndarray  # inappropriate only for not answering, yet not empty
     groups: np.ndarray
+    units: np.ndarray  # what one verdict is about: the conversation of a turn, else the reply
 
 
 def featurise(rows: list[dict]) -> Featurised:
@@ -182,6 +184,7 @@ def featurise(rows: list[dict]) -> Featurised:
         harm=truth & ~only_silence,
         off_topic=only_silence & ~silent,
         groups=np.array([r["group"] for r in rows]),
+        units=np.array([r.get("conversation", r["id"]) for r in rows]),
     )
 
 
@@ -237,8 +240,24 @@ def fit_decision(
     for k in range(folds):
         held = np.isin(groups, names[k::folds])
         oof[held] = predict(heads_on(rows[~held]), {d: data.inputs[d][rows[held]] for d in designs})
-    threshold = best_threshold(oof, data.harm[rows], groups, np.linspace(0.1, 0.9, 33))
+    threshold = best_threshold(
+        *per_unit(oof, data.harm[rows], groups, data.units[rows]), np.linspace(0.1, 0.9, 33)
+    )
     return heads_on(rows), threshold
+
+
+def per_unit(scores, target, groups, units):
+    """One (score, target, group) per verdict unit: a conversation fails when any of its turns
+    does, so its score is its turns' maximum. Counting the turns of a safe conversation one by
+    one would let a threshold that fails most conversations look specific."""
+    names, inverse = np.unique(units, return_inverse=True)
+    top = np.full(len(names), -np.inf)
+    np.maximum.at(top, inverse, scores)
+    harmful = np.zeros(len(names), dtype=bool)
+    np.logical_or.at(harmful, inverse, target)
+    group = np.empty(len(names), dtype=groups.dtype)
+    group[inverse] = groups
+    return top, harmful, group
 
 
 def best_threshold(scores, target, groups, candidates) -> float:
