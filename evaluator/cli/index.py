@@ -132,15 +132,15 @@ def query(
         emit_json(
             {
                 "query": text,
-                "index": info,
+                "index": info.model_dump(mode="json"),
                 "voices": [voice.model_dump(mode="json") for voice in voices],
             }
         )
         return
     if not voices:
         reason = (
-            f"no voice is as similar as {info['min_similarity']} to this text (--min-similarity)"
-            if info["voice_queries_below_floor"]
+            f"no voice is as similar as {info.min_similarity} to this text (--min-similarity)"
+            if info.voice_queries_below_floor
             else "no voices match these filters"
         )
         console.print(f"[yellow]{reason}[/yellow]")

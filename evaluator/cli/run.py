@@ -101,25 +101,25 @@ def _render_run(run, out: Path) -> None:
     by_condition = Table(title="by condition", title_justify="left", show_edge=False)
     for column in ("condition", "scenarios", "score", "passed", "failed"):
         by_condition.add_column(column, justify="left" if column == "condition" else "right")
-    for condition, row in summary.get("by_condition", {}).items():
+    for condition, row in summary.by_condition.items():
         by_condition.add_row(
             escape(condition),
-            str(row.get("transcripts", 0)),
-            _fmt(row.get("score")),
-            str(row.get("passed", 0)),
-            str(row.get("failed", 0)),
+            str(row.transcripts),
+            _fmt(row.score),
+            str(row.passed),
+            str(row.failed),
         )
     console.print()
     console.print(by_condition)
-    unmet = len(summary.get("expectations", {}).get("unmet", []))
+    unmet = len(summary.expectations.unmet)
     console.print(
-        f"\n[bold]{summary.get('scenarios', 0)}[/bold] scenarios: "
-        f"[green]{summary.get('passed', 0)} passed[/green], "
-        f"[red]{summary.get('failed', 0)} failed[/red], "
-        f"[magenta]{summary.get('errors', 0)} errors[/magenta]; "
-        f"score {_fmt(summary.get('score'))}; {unmet} unmet expectation(s); "
-        f"judge {escape(str(run.score.judge.get('name')))}; "
-        f"{summary.get('timings', {}).get('total', 0):.1f} s → {escape(str(out))}"
+        f"\n[bold]{summary.scenarios}[/bold] scenarios: "
+        f"[green]{summary.passed} passed[/green], "
+        f"[red]{summary.failed} failed[/red], "
+        f"[magenta]{summary.errors} errors[/magenta]; "
+        f"score {_fmt(summary.score)}; {unmet} unmet expectation(s); "
+        f"judge {escape(run.score.judge.name)}; "
+        f"{summary.timings.get('total', 0):.1f} s → {escape(str(out))}"
     )
     console.print(
         "[dim]`mheval run` records; gate with `mheval check RUN --baseline BASELINE`.[/dim]"
@@ -175,7 +175,7 @@ def run_command(
 
     Exit 0 even when the bot fails criteria (`run` records, `check` gates); exit 2 on bad input.
     """
-    from evaluator.io import write_json
+    from evaluator.io import write_run
     from evaluator.scenarios import run_scenarios
 
     if chroma_url:
@@ -200,13 +200,19 @@ def run_command(
             guidelines=guidelines,
             on_progress=progress,
         )
-    write_json(out, run)
+    write_run(out, run)
     if html is not None:
         from evaluator.report import write_reports
 
         write_reports(run.score, html=html)
     if state.json:
-        emit_json({"out": str(out), "target": run.target, **run.summary})
+        emit_json(
+            {
+                "out": str(out),
+                "target": run.target.model_dump(mode="json"),
+                **run.summary.model_dump(mode="json"),
+            }
+        )
     elif not state.quiet:
         _render_run(run, out)
 
@@ -336,8 +342,7 @@ def check_command(
     than --max-drop are reported, and block only with --block-on-quality.
     """
     from evaluator.check import check_run, render_check_junit, render_check_markdown
-    from evaluator.io import atomic_write
-    from evaluator.scenarios import read_run
+    from evaluator.io import atomic_write, read_run
 
     check_output_paths(junit=junit, markdown=markdown)
     report = check_run(
@@ -384,19 +389,25 @@ def bless_command(
     out: Path = typer.Option(..., "--out", "-o", help="Baseline file to write."),
 ) -> None:
     """Accept a run as the baseline (kind=baseline, blessed_at); commit the file."""
-    from evaluator.io import write_json
-    from evaluator.scenarios import bless, read_run
+    from evaluator.io import read_run, write_run
+    from evaluator.scenarios import bless
 
     check_output_paths(out=out)
     blessed = bless(read_run(run))
-    write_json(out, blessed)
+    write_run(out, blessed)
     if state.json:
-        emit_json({"out": str(out), "blessed_at": blessed.blessed_at, **blessed.summary})
+        emit_json(
+            {
+                "out": str(out),
+                "blessed_at": blessed.blessed_at,
+                **blessed.summary.model_dump(mode="json"),
+            }
+        )
     elif not state.quiet:
         console.print(
             f"blessed {escape(str(run))} → {escape(str(out))} "
-            f"({len(blessed.outcomes)} scenarios, score {_fmt(blessed.summary.get('score'))}, "
-            f"target {escape(str(blessed.target.get('spec')))})"
+            f"({len(blessed.outcomes)} scenarios, score {_fmt(blessed.summary.score)}, "
+            f"target {escape(blessed.target.spec)})"
         )
 
 
