@@ -499,10 +499,21 @@ def _read_yaml(path: Path, error) -> Any:
 
 
 def load_yaml_model(path: str | Path, model: type[M], *, error=ConfigError) -> M:
-    """Parse a YAML file (whatever its name) into a pydantic model: configuration, rubrics,
-    codebooks, scenarios. Any problem names the file and field."""
+    """Parse a YAML file (whatever its name) into a pydantic model: rubrics, codebooks,
+    scenarios, overrides. Any problem names the file and field.
+
+    These files are written by hand, so `format_version` may be left out; one that is given
+    must be the model's own (its default).
+    """
     path = Path(path)
-    return validate_model(_read_yaml(path, error), model, file=path, error=error)
+    data = _read_yaml(path, error)
+    declared = model.model_fields.get("format_version")
+    version = None
+    if declared is not None and isinstance(data, dict) and "format_version" in data:
+        version = declared.default
+    return validate_model(
+        data, model, file=path, version=version, what=f"{model.__name__} file", error=error
+    )
 
 
 def validate_model(

@@ -257,3 +257,20 @@ def test_validate_model_checks_the_version_before_the_schema():
     with pytest.raises(EvaluatorError) as caught:
         validate_model({"format_version": 0, "bogus": 1}, ScoreRun, file="x.json", version=2)
     assert caught.value.field == "format_version"
+
+
+def test_a_hand_written_yaml_file_may_omit_format_version_but_not_give_another(tmp_path):
+    from evaluator.guidelines.rubrics import load_rubric_file
+
+    shipped = (project_root() / "guidelines" / "base.yaml").read_text()
+    assert "\nformat_version: 1\n" in shipped
+    rubric = tmp_path / "base.yaml"
+    rubric.write_text(shipped.replace("\nformat_version: 1\n", "\n"))
+    assert load_rubric_file(rubric).format_version == 1
+    rubric.write_text(shipped.replace("\nformat_version: 1\n", "\nformat_version: 2\n"))
+    with pytest.raises(ConfigError) as caught:
+        load_rubric_file(rubric)
+    assert caught.value.file == str(rubric) and caught.value.field == "format_version"
+    assert "Rubric file format_version 2 is not supported (this mheval reads 1)" in str(
+        caught.value
+    )

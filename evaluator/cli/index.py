@@ -132,7 +132,7 @@ def query(
         emit_json(
             {
                 "query": text,
-                "index": info.model_dump(mode="json"),
+                "index": info,
                 "voices": [voice.model_dump(mode="json") for voice in voices],
             }
         )

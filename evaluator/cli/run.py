@@ -206,13 +206,7 @@ def run_command(
 
         write_reports(run.score, html=html)
     if state.json:
-        emit_json(
-            {
-                "out": str(out),
-                "target": run.target.model_dump(mode="json"),
-                **run.summary.model_dump(mode="json"),
-            }
-        )
+        emit_json({"out": str(out), "target": run.target, **run.summary.model_dump(mode="json")})
     elif not state.quiet:
         _render_run(run, out)
 

@@ -280,12 +280,8 @@ def _run_in_session(
         fill_expectations(outcome, scenario, results.get(scenario.id), rubrics)
 
     target_info = TargetInfo.model_validate(
-        {
-            "spec": target_spec,
-            **target.describe(),
-            "system_prompt": prompt_info,
-            "simulator": simulator or None,
-        }
+        {"spec": target_spec, **target.describe(), "system_prompt": prompt_info}
+        | ({"simulator": simulator} if simulator else {})
     )
     timings = {
         "converse": round(converse_seconds, 3),
