@@ -382,18 +382,19 @@ def _mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
-def _verdict_stats(verdicts: Sequence[Verdict]) -> dict[str, Any]:
-    """The `VerdictStats` fields of a group of verdicts."""
+def _verdict_stats(verdicts: Sequence[Verdict]) -> VerdictStats:
     counts = Counter(v.label for v in verdicts)
     scored = [label_score(v.label, v.score) for v in verdicts if v.label in LABEL_SCORES]
-    return {
-        "n": len(verdicts),
-        "scored": len(scored),
-        "score": _mean(scored),
-        **{label: counts.get(label, 0) for label in ("pass", "partial", "fail")},
-        "unscored": counts.get("unscored", 0),
-        "not_applicable": counts.get("not_applicable", 0),
-    }
+    return VerdictStats(
+        n=len(verdicts),
+        scored=len(scored),
+        score=_mean(scored),
+        pass_=counts["pass"],
+        partial=counts["partial"],
+        fail=counts["fail"],
+        unscored=counts["unscored"],
+        not_applicable=counts["not_applicable"],
+    )
 
 
 def _condition_summary(items: Sequence[TranscriptResult]) -> ConditionSummary:
@@ -420,7 +421,7 @@ def _criterion_summaries(
             title=criterion.title if criterion else criterion_id,
             severity=verdicts[0].severity,
             values=list(criterion.values) if criterion else [],
-            **_verdict_stats(verdicts),
+            **_verdict_stats(verdicts).model_dump(),
         )
     return summaries
 
@@ -492,9 +493,7 @@ def summarise(
         critical_failures=critical_failures,
         unscored=unscored,
         by_condition={c: _condition_summary(items) for c, items in sorted(by_condition.items())},
-        by_value={
-            value: VerdictStats(**_verdict_stats(v)) for value, v in sorted(by_value.items())
-        },
+        by_value={value: _verdict_stats(v) for value, v in sorted(by_value.items())},
         by_criterion=_criterion_summaries(by_criterion, criteria),
         quality=_quality_summary(results, criteria),
         evidence=evidence or EvidenceCounts(),
