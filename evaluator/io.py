@@ -529,7 +529,8 @@ def validate_model(
     """`data` as `model`, after checking its `format_version` is `version` (when given).
 
     A missing or other version, or data the schema refuses, is `error` naming `file` and the
-    field. `what` names the artefact in the message ("run file (written by `mheval run`)");
+    field (`error` is an error class, or a function of message, file and field that makes
+    one). `what` names the artefact in the message ("run file (written by `mheval run`)");
     `hint` says what to do ("re-run `mheval findings`").
     """
     suffix = f"; {hint}" if hint else ""

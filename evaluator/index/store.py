@@ -44,6 +44,10 @@ class Hit:
     embedding: np.ndarray
 
 
+def _corrupt(message: str, **where) -> CorpusIndexError:
+    return CorpusIndexError(f"corrupt index: {message}", **where)
+
+
 class VectorStore:
     """Chroma, embedded or remote. Create with `VectorStore.connect`."""
 
@@ -157,21 +161,18 @@ class VectorStore:
             if not file.is_file():
                 return None
             text, where = file.read_text(encoding="utf-8", errors="replace"), str(file)
-        rebuild = "the index is corrupt; rebuild with `mheval index build --rebuild`"
+        rebuild = "rebuild with `mheval index build --rebuild`"
         try:
             data = parse_json(text, file=where)
         except InputError as exc:
-            raise CorpusIndexError(
-                f"manifest is not valid JSON ({exc.message}); {rebuild}",
-                file=where,
-            ) from None
+            raise CorpusIndexError(f"corrupt index: {exc.message}; {rebuild}", file=where) from None
         return validate_model(
             data,
             IndexManifest,
             file=where,
             version=INDEX_FORMAT_VERSION,
-            what="index manifest",
-            error=CorpusIndexError,
+            what="manifest",
+            error=_corrupt,
             hint=rebuild,
         )
 
