@@ -60,7 +60,7 @@ def main() -> None:
     print("| step | wall time |")
     print("|---|---|")
     for name, seconds in timings.items():
-        conversed = runs[name].summary["timings"]["converse"] if name in runs else None
+        conversed = runs[name].summary.timings["converse"] if name in runs else None
         extra = f" (bot {conversed:.2f} s)" if conversed is not None else ""
         print(f"| {name} | {seconds:.1f} s{extra} |")
     print(

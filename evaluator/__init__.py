@@ -5,7 +5,7 @@ scenarios/check); each stage reads the previous stage's artefact from disk. The 
 `evaluator.cli` is a thin layer over these modules.
 
 The names in `__all__` are the supported API: scoring (`score`, `score_files`, `gate`), the
-result readers (`load_score_run`, `read_run`, `read_check`, `read_transcripts`), the judge
+result readers (`read_score_run`, `read_run`, `read_check`, `read_transcripts`), the judge
 contract (`Judge`, `JudgeRequest`, `JudgeAnswer`) and the `register_*` extension points, which
 plugins reach through the `plugins` config key or the `mheval.plugins` entry-point group (see
 `evaluator.registry`). They are imported on first use, so `import evaluator` (and
@@ -22,8 +22,10 @@ _PUBLIC = {
     "score_files": "evaluator.scoring",
     "open_session": "evaluator.scoring",
     "gate": "evaluator.scoring",
-    "load_score_run": "evaluator.agreement",
-    "read_run": "evaluator.scenarios",
+    "read_score_run": "evaluator.io",
+    "write_score_run": "evaluator.io",
+    "read_run": "evaluator.io",
+    "write_run": "evaluator.io",
     "read_check": "evaluator.comment",
     "read_transcripts": "evaluator.transcripts",
     "run_scenarios": "evaluator.scenarios",

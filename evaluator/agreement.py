@@ -22,15 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
-
 from evaluator import __version__
 from evaluator.errors import InputError
-from evaluator.io import iter_jsonl, open_text, read_json, validation_error_to_message
+from evaluator.io import iter_jsonl, open_text, read_score_run
 from evaluator.metrics import accuracy, cohen_kappa, confusion_matrix
 from evaluator.types import AgreementLevel, AgreementReport, ScoreRun, TranscriptResult
 
-__all__ = ["HumanLabel", "read_labels", "load_score_run", "agreement", "agreement_files"]
+__all__ = ["HumanLabel", "read_labels", "agreement", "agreement_files"]
 
 ORDER = ("fail", "partial", "pass")
 _LABELS = {
@@ -110,18 +108,6 @@ def read_labels(path: str | Path) -> list[HumanLabel]:
     if not labels:
         raise InputError("no labels in file", file=path)
     return labels
-
-
-def load_score_run(path: str | Path) -> ScoreRun:
-    """A `mheval score --json` file, validated."""
-    data = read_json(path)
-    if not isinstance(data, dict) or "transcripts" not in data:
-        raise InputError("not a score run (no 'transcripts')", file=path)
-    try:
-        return ScoreRun.model_validate(data)
-    except ValidationError as exc:
-        field, message = validation_error_to_message(exc)
-        raise InputError(message, file=path, field=field) from None
 
 
 def _transcript_ordinal(result: TranscriptResult) -> str:
@@ -271,7 +257,7 @@ def agreement_files(
 ) -> AgreementReport:
     """`mheval agreement SCORES.json LABELS`."""
     return agreement(
-        load_score_run(scores),
+        read_score_run(scores),
         read_labels(labels),
         partial_as=partial_as,
         scores_name=str(scores),

@@ -7,12 +7,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from evaluator.check import CHANGE_TITLES, render_check_markdown
-from evaluator.errors import InputError
-from evaluator.io import read_json, validation_error_to_message
-from evaluator.types import CheckReport, RunRecord, TranscriptResult
+from evaluator.io import read_model
+from evaluator.types import CHECK_FORMAT_VERSION, CheckReport, RunRecord, TranscriptResult
 
 __all__ = ["read_check", "pr_comment"]
 
@@ -23,14 +20,13 @@ _MAX_TURN_CHARS = 600
 
 def read_check(path: str | Path) -> CheckReport:
     """A report written by `mheval --json check ... > FILE`."""
-    data = read_json(path)
-    try:
-        return CheckReport.model_validate(data)
-    except ValidationError as exc:
-        field, message = validation_error_to_message(exc)
-        raise InputError(
-            f"not a check report (`mheval --json check`): {message}", file=path, field=field
-        ) from None
+    return read_model(
+        path,
+        CheckReport,
+        version=CHECK_FORMAT_VERSION,
+        what="check report (written by `mheval --json check`)",
+        hint="re-run `mheval check`",
+    )
 
 
 def _quote(role: str, number: int, text: str) -> str:

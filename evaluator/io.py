@@ -27,12 +27,15 @@ import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from evaluator.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from evaluator.types import RunRecord, ScoreRun
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -50,7 +53,13 @@ __all__ = [
     "write_jsonl",
     "write_json",
     "read_json",
+    "read_model",
+    "validate_model",
     "load_yaml_model",
+    "read_score_run",
+    "write_score_run",
+    "read_run",
+    "write_run",
     "validation_error_to_message",
     "dump_yaml",
     "file_sha256",
@@ -466,9 +475,8 @@ def validation_error_to_message(exc: ValidationError) -> tuple[str, str]:
     return field, message
 
 
-def load_yaml_model(path: str | Path, model: type[M], *, error=ConfigError) -> M:
-    """Parse a YAML file into a pydantic model; any problem names the file and field."""
-    path = Path(path)
+def _read_yaml(path: Path, error) -> Any:
+    """One YAML document; malformed, empty or too deeply nested is `error` naming the file."""
     with open_text(path) as handle:
         try:
             data = yaml.load(handle, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
@@ -487,11 +495,126 @@ def load_yaml_model(path: str | Path, model: type[M], *, error=ConfigError) -> M
         check_depth(data, file=path, what="YAML")
     except InputError as exc:
         raise error(exc.message, file=path) from None
+    return data
+
+
+def load_yaml_model(path: str | Path, model: type[M], *, error=ConfigError) -> M:
+    """Parse a YAML file (whatever its name) into a pydantic model: rubrics, codebooks,
+    scenarios, overrides. Any problem names the file and field.
+
+    These files are written by hand, so `format_version` may be left out; one that is given
+    must be the model's own (its default).
+    """
+    path = Path(path)
+    data = _read_yaml(path, error)
+    declared = model.model_fields.get("format_version")
+    version = None
+    if declared is not None and isinstance(data, dict) and "format_version" in data:
+        version = declared.default
+    return validate_model(
+        data, model, file=path, version=version, what=f"{model.__name__} file", error=error
+    )
+
+
+def validate_model(
+    data: Any,
+    model: type[M],
+    *,
+    file: str | Path,
+    version: int | None = None,
+    what: str = "file",
+    error=InputError,
+    hint: str = "",
+) -> M:
+    """`data` as `model`, after checking its `format_version` is `version` (when given).
+
+    A missing or other version, or data the schema refuses, is `error` naming `file` and the
+    field (`error` is an error class, or a function of message, file and field that makes
+    one). `what` names the artefact in the message ("run file (written by `mheval run`)");
+    `hint` says what to do ("re-run `mheval findings`").
+    """
+    suffix = f"; {hint}" if hint else ""
+    if version is not None:
+        found = data.get("format_version") if isinstance(data, dict) else None
+        if found is None:
+            raise error(
+                f"not a {what}: no format_version{suffix}", file=file, field="format_version"
+            )
+        if found != version:
+            raise error(
+                f"{what} format_version {found!r} is not supported (this mheval reads "
+                f"{version}){suffix}",
+                file=file,
+                field="format_version",
+            )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         field, message = validation_error_to_message(exc)
-        raise error(message, file=path, field=field) from None
+        raise error(message + suffix, file=file, field=field) from None
+
+
+def read_model(
+    path: str | Path,
+    model: type[M],
+    *,
+    version: int | None = None,
+    what: str = "file",
+    error=InputError,
+    hint: str = "",
+) -> M:
+    """Read a JSON artefact (YAML for `.yaml`/`.yml`) into `model`, checking its
+    `format_version` when `version` is given: the one parse path of every versioned file.
+
+    Any problem (unreadable, malformed, wrong version, wrong schema) is `error` naming the file
+    and, where there is one, the field (see `validate_model`).
+    """
+    path = Path(path)
+    if path.suffix in (".yaml", ".yml"):
+        data = _read_yaml(path, error)
+    else:
+        try:
+            data = read_json(path)
+        except InputError as exc:
+            if error is InputError:
+                raise
+            raise error(exc.message, file=exc.file, line=exc.line) from None
+    return validate_model(
+        data, model, file=path, version=version, what=what, error=error, hint=hint
+    )
+
+
+# --- the result artefacts: one named reader and writer each ------------------------------------
+
+
+def read_score_run(path: str | Path) -> ScoreRun:
+    """A file written by `mheval score --json`, of this version."""
+    from evaluator.types import SCORE_FORMAT_VERSION, ScoreRun
+
+    return read_model(
+        path,
+        ScoreRun,
+        version=SCORE_FORMAT_VERSION,
+        what="score run (written by `mheval score --json`)",
+        hint="re-score with this mheval",
+    )
+
+
+def write_score_run(path: str | Path, run: ScoreRun) -> None:
+    write_json(path, run)
+
+
+def read_run(path: str | Path) -> RunRecord:
+    """A run or baseline file written by `mheval run` / `mheval baseline bless`."""
+    from evaluator.types import RUN_FORMAT_VERSION, RunRecord
+
+    return read_model(
+        path, RunRecord, version=RUN_FORMAT_VERSION, what="run file (written by `mheval run`)"
+    )
+
+
+def write_run(path: str | Path, run: RunRecord) -> None:
+    write_json(path, run)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -48,17 +48,31 @@ from evaluator.text import split_sentences
 from evaluator.types import (
     AppliesWhen,
     Codebook,
+    ConditionSummary,
     Criterion,
+    CriterionSummary,
+    CriticalFailure,
+    DetectionRecord,
+    EvidenceCounts,
     EvidenceQuote,
+    IndexInfo,
     JudgeAnswer,
+    JudgeInfo,
     JudgeRequest,
+    LabelCounts,
+    QualityDimension,
+    QualitySummary,
     Rubric,
+    RunSummary,
     ScoreRun,
+    Spread,
     Transcript,
     TranscriptResult,
     Turn,
+    UnscoredVerdict,
     UserVoice,
     Verdict,
+    VerdictStats,
 )
 
 __all__ = [
@@ -110,7 +124,7 @@ class VoiceRetriever(Protocol):
         mmr: bool = True,
     ) -> list[UserVoice]: ...
 
-    def info(self) -> dict: ...
+    def info(self) -> IndexInfo: ...
 
 
 # --- conditions and crisis -------------------------------------------------------------------
@@ -142,7 +156,7 @@ def _declared_crisis(value: Any, transcript: Transcript) -> bool | None:
 
 def resolve_conditions(
     transcript: Transcript, codebook: Codebook | None
-) -> tuple[list[str], bool, dict[str, Any]]:
+) -> tuple[list[str], bool, DetectionRecord]:
     """(conditions, crisis, detection record) for a transcript: declared in metadata, else
     detected in the user's turns. The record says which, and quotes the words behind it."""
     from evaluator.codebook import detect
@@ -170,20 +184,20 @@ def resolve_conditions(
         reasons.append(f"declared {name!r} read as {mapped[0]}")
     conditions = list(dict.fromkeys(conditions))
     declared_crisis = _declared_crisis(transcript.metadata.get("crisis"), transcript)
-    record: dict[str, Any] = {
-        "conditions_source": "declared" if declared else ("detected" if detected else "none"),
-        "crisis_source": "declared"
-        if declared_crisis is not None
-        else ("detected" if detected else "none"),
-    }
     if detected is not None:
-        record["detected_conditions"] = list(detected.conditions)
-        record["detected_crisis"] = detected.crisis
         reasons.extend(detected.reasons)
     if not declared and detected is not None:
         conditions = list(detected.conditions)
     crisis = declared_crisis if declared_crisis is not None else bool(detected and detected.crisis)
-    record["reasons"] = reasons
+    record = DetectionRecord(
+        conditions_source="declared" if declared else ("detected" if detected else "none"),
+        crisis_source="declared"
+        if declared_crisis is not None
+        else ("detected" if detected else "none"),
+        detected_conditions=list(detected.conditions) if detected is not None else None,
+        detected_crisis=detected.crisis if detected is not None else None,
+        reasons=reasons,
+    )
     return conditions, crisis, record
 
 
@@ -351,28 +365,96 @@ def quality_of(verdicts: Sequence[Verdict]) -> tuple[dict[str, float | None], fl
     return scores, weighted_mean((v.weight, scores[v.criterion_id]) for v in graded)
 
 
-def _spread(values: Sequence[float]) -> dict[str, float | None]:
+def _spread(values: Sequence[float]) -> Spread:
     if not values:
-        return {"mean": None, "min": None, "max": None, "sd": None}
+        return Spread()
     average = sum(values) / len(values)
     sd = (sum((x - average) ** 2 for x in values) / len(values)) ** 0.5
-    return {
-        "mean": round(average, 4),
-        "min": round(min(values), 4),
-        "max": round(max(values), 4),
-        "sd": round(sd, 4),
-    }
+    return Spread(
+        mean=round(average, 4),
+        min=round(min(values), 4),
+        max=round(max(values), 4),
+        sd=round(sd, 4),
+    )
 
 
 def _mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
-def summarise(
+def _verdict_stats(verdicts: Sequence[Verdict]) -> VerdictStats:
+    counts = Counter(v.label for v in verdicts)
+    scored = [label_score(v.label, v.score) for v in verdicts if v.label in LABEL_SCORES]
+    return VerdictStats(
+        n=len(verdicts),
+        scored=len(scored),
+        score=_mean(scored),
+        pass_=counts["pass"],
+        partial=counts["partial"],
+        fail=counts["fail"],
+        unscored=counts["unscored"],
+        not_applicable=counts["not_applicable"],
+    )
+
+
+def _condition_summary(items: Sequence[TranscriptResult]) -> ConditionSummary:
+    passed = sum(r.verdict == "pass" for r in items)
+    return ConditionSummary(
+        transcripts=len(items),
+        score=_mean([r.score for r in items if r.score is not None]),
+        passed=passed,
+        failed=sum(r.verdict == "fail" for r in items),
+        pass_rate=round(passed / len(items), 4),
+    )
+
+
+def _criterion_summaries(
+    by_criterion: Mapping[tuple[str, str], Sequence[Verdict]],
+    criteria: Mapping[tuple[str, str], Criterion],
+) -> dict[str, CriterionSummary]:
+    summaries = {}
+    for (rubric_id, criterion_id), verdicts in sorted(by_criterion.items()):
+        criterion = criteria.get((rubric_id, criterion_id))
+        summaries[f"{rubric_id}/{criterion_id}"] = CriterionSummary(
+            rubric=rubric_id,
+            criterion=criterion_id,
+            title=criterion.title if criterion else criterion_id,
+            severity=verdicts[0].severity,
+            values=list(criterion.values) if criterion else [],
+            **_verdict_stats(verdicts).model_dump(),
+        )
+    return summaries
+
+
+def _quality_summary(
     results: Sequence[TranscriptResult], criteria: Mapping[tuple[str, str], Criterion]
-) -> dict[str, Any]:
+) -> QualitySummary:
+    titles = {cid: c.title for (_, cid), c in reversed(list(criteria.items()))}
+    return QualitySummary(
+        score=_spread([r.quality_score for r in results if r.quality_score is not None]),
+        dimensions={
+            dimension: QualityDimension(
+                title=titles.get(dimension, dimension),
+                **_spread(
+                    [v for r in results if (v := r.quality.get(dimension)) is not None]
+                ).model_dump(),
+            )
+            for dimension in dict.fromkeys(d for r in results for d in r.quality)
+        },
+    )
+
+
+def summarise(
+    results: Sequence[TranscriptResult],
+    criteria: Mapping[tuple[str, str], Criterion],
+    *,
+    evidence: EvidenceCounts | None = None,
+    skipped: Sequence[str] = (),
+    retrieval: bool = False,
+) -> RunSummary:
     """Run-level numbers: totals, per condition, per value, per criterion, and what was not
-    scored. `criteria` maps (rubric id, criterion id) to the criterion (for its values)."""
+    scored. `criteria` maps (rubric id, criterion id) to the criterion (for its values);
+    `evidence`, `skipped` and `retrieval` are what the run counted and read."""
     labels: Counter[str] = Counter()
     by_condition: dict[str, list[TranscriptResult]] = defaultdict(list)
     by_value: dict[str, list[Verdict]] = defaultdict(list)
@@ -390,78 +472,34 @@ def summarise(
                 for value in criterion.values:
                     by_value[value].append(verdict)
             if verdict.label == "unscored":
-                unscored.append({"transcript": result.id, "criterion": verdict.criterion_id})
+                unscored.append(
+                    UnscoredVerdict(transcript=result.id, criterion=verdict.criterion_id)
+                )
             if verdict.label == "fail" and verdict.severity == "critical":
                 critical_failures.append(
-                    {
-                        "transcript": result.id,
-                        "rubric": verdict.rubric_id,
-                        "criterion": verdict.criterion_id,
-                    }
+                    CriticalFailure(
+                        transcript=result.id,
+                        rubric=verdict.rubric_id,
+                        criterion=verdict.criterion_id,
+                    )
                 )
-    scores = [r.score for r in results if r.score is not None]
-
-    def verdict_stats(verdicts: Sequence[Verdict]) -> dict[str, Any]:
-        counts = Counter(v.label for v in verdicts)
-        scored = [label_score(v.label, v.score) for v in verdicts if v.label in LABEL_SCORES]
-        return {
-            "n": len(verdicts),
-            "scored": len(scored),
-            "score": _mean(scored),
-            **{label: counts.get(label, 0) for label in ("pass", "partial", "fail")},
-            "unscored": counts.get("unscored", 0),
-            "not_applicable": counts.get("not_applicable", 0),
-        }
-
-    per_criterion = {}
-    for (rubric_id, criterion_id), verdicts in sorted(by_criterion.items()):
-        criterion = criteria.get((rubric_id, criterion_id))
-        per_criterion[f"{rubric_id}/{criterion_id}"] = {
-            "rubric": rubric_id,
-            "criterion": criterion_id,
-            "title": criterion.title if criterion else criterion_id,
-            "severity": verdicts[0].severity,
-            "values": list(criterion.values) if criterion else [],
-            **verdict_stats(verdicts),
-        }
-    return {
-        "transcripts": len(results),
-        "passed": sum(r.verdict == "pass" for r in results),
-        "failed": sum(r.verdict == "fail" for r in results),
-        "inconclusive": sum(r.verdict == "inconclusive" for r in results),
-        "score": _mean(scores),
-        "labels": {
-            label: labels.get(label, 0)
-            for label in ("pass", "partial", "fail", "unscored", "not_applicable")
-        },
-        "critical_failures": critical_failures,
-        "unscored": unscored,
-        "by_condition": {
-            condition: {
-                "transcripts": len(items),
-                "score": _mean([r.score for r in items if r.score is not None]),
-                "passed": sum(r.verdict == "pass" for r in items),
-                "failed": sum(r.verdict == "fail" for r in items),
-                "pass_rate": round(sum(r.verdict == "pass" for r in items) / len(items), 4),
-            }
-            for condition, items in sorted(by_condition.items())
-        },
-        "by_value": {value: verdict_stats(v) for value, v in sorted(by_value.items())},
-        "by_criterion": per_criterion,
-        "quality": {
-            "score": _spread([r.quality_score for r in results if r.quality_score is not None]),
-            "dimensions": {
-                dimension: {
-                    "title": next(
-                        (c.title for (_, cid), c in criteria.items() if cid == dimension),
-                        dimension,
-                    ),
-                    **_spread([v for r in results if (v := r.quality.get(dimension)) is not None]),
-                }
-                for dimension in dict.fromkeys(d for r in results for d in r.quality)
-            },
-        },
-    }
+    return RunSummary(
+        transcripts=len(results),
+        passed=sum(r.verdict == "pass" for r in results),
+        failed=sum(r.verdict == "fail" for r in results),
+        inconclusive=sum(r.verdict == "inconclusive" for r in results),
+        score=_mean([r.score for r in results if r.score is not None]),
+        labels=LabelCounts.model_validate(labels),
+        critical_failures=critical_failures,
+        unscored=unscored,
+        by_condition={c: _condition_summary(items) for c, items in sorted(by_condition.items())},
+        by_value={value: _verdict_stats(v) for value, v in sorted(by_value.items())},
+        by_criterion=_criterion_summaries(by_criterion, criteria),
+        quality=_quality_summary(results, criteria),
+        evidence=evidence or EvidenceCounts(),
+        skipped=list(skipped),
+        retrieval=retrieval,
+    )
 
 
 @dataclass(frozen=True)
@@ -492,7 +530,7 @@ def gate(run: ScoreRun, *, fail_under: float | None = None, allow_unscored: bool
             f"{len(inconclusive)} transcript(s) inconclusive: a critical criterion could not be "
             f"scored ({why[:160]}); --allow-unscored to accept"
         )
-    run_score = run.summary.get("score")
+    run_score = run.summary.score
     if fail_under is not None and (run_score is None or run_score < fail_under):
         shown = "n/a" if run_score is None else run_score
         reasons.append(f"run score {shown} is below --fail-under {fail_under}")
@@ -583,18 +621,183 @@ def _verdict_of(
     )
 
 
-def judge_info(judge: Judge) -> dict[str, Any]:
+def judge_info(judge: Judge) -> JudgeInfo:
     """What a result file records about its judge: enough to tell noisy verdicts apart, and
     what its model calls cost."""
-    usage = judge.usage
-    return {
-        "name": judge.name,
-        "model": judge.model,
-        "version": judge.version,
-        "deterministic": judge.deterministic,
-        "samples": judge.samples,
-        **({"usage": usage.model_dump()} if usage is not None else {}),
-    }
+    return JudgeInfo(
+        name=judge.name,
+        model=judge.model,
+        version=judge.version,
+        deterministic=judge.deterministic,
+        samples=judge.samples,
+        usage=judge.usage,
+    )
+
+
+@dataclass
+class _Plan:
+    """Everything scoring decided before the judge is called."""
+
+    resolved: list[tuple[list[str], bool, DetectionRecord]]
+    pairs: list[_Planned]
+    rubrics: dict[str, str]
+    criteria: dict[tuple[str, str], Criterion]
+
+
+class _Voices:
+    """User voices per (query, conditions, values, perspectives), each asked for once."""
+
+    def __init__(self, retriever: VoiceRetriever | None, k: int, timings: Counter) -> None:
+        self.retriever = retriever if k > 0 else None
+        self.k = k
+        self.timings = timings
+        self._cache: dict[tuple, tuple[UserVoice, ...]] = {}
+
+    def find(
+        self,
+        transcript: Transcript,
+        rubric: Rubric,
+        criterion: Criterion,
+        conditions: Sequence[str],
+        matched: Sequence[int],
+    ) -> tuple[UserVoice, ...]:
+        if self.retriever is None:
+            return ()
+        tick = time.perf_counter()
+        voice_conditions = list(criterion.conditions) or (
+            [rubric.condition] if rubric.condition else list(conditions)
+        )
+        key = (
+            _query_text(transcript, matched),
+            tuple(voice_conditions),
+            tuple(criterion.values),
+            tuple(criterion.perspectives),
+        )
+        if key not in self._cache:
+            self._cache[key] = tuple(
+                self.retriever.voices_for(
+                    text=key[0],
+                    conditions=list(key[1]),
+                    values=list(key[2]),
+                    perspectives=list(key[3]),
+                    k=self.k,
+                    mmr=True,
+                )
+            )
+        self.timings["retrieve"] += time.perf_counter() - tick
+        return self._cache[key]
+
+
+def _plan(
+    transcripts: Sequence[Transcript],
+    *,
+    rubrics: Mapping[str, Rubric],
+    judge: Judge,
+    codebook: Codebook | None,
+    voices: _Voices,
+    max_turn_chars: int,
+    progress: Progress | None,
+    timings: Counter,
+) -> _Plan:
+    """Resolve each transcript's conditions, select its rubrics, and decide per criterion:
+    a `not_applicable` verdict, or a request to the judge with the user voices it cites."""
+    plan = _Plan(resolved=[], pairs=[], rubrics={}, criteria={})
+    for index, transcript in enumerate(transcripts):
+        tick = time.perf_counter()
+        conditions, crisis, record = resolve_conditions(transcript, codebook)
+        plan.resolved.append((conditions, crisis, record))
+        timings["detect"] += time.perf_counter() - tick
+        judged = _capped(transcript, max_turn_chars)
+        for rubric in _select(rubrics, conditions):
+            plan.rubrics[rubric.id] = rubric.version
+            for criterion in rubric.criteria:
+                plan.criteria[(rubric.id, criterion.id)] = criterion
+                pair = _Planned(index, rubric, criterion)
+                plan.pairs.append(pair)
+                check = applicability(
+                    criterion.applies_when,
+                    transcript=transcript,
+                    conditions=conditions,
+                    crisis=crisis,
+                    rubric=rubric,
+                    criterion=criterion,
+                )
+                if not check.applies:
+                    pair.verdict = Verdict(
+                        criterion_id=criterion.id,
+                        rubric_id=rubric.id,
+                        label="not_applicable",
+                        rationale=check.reason,
+                        severity=criterion.severity,
+                        weight=criterion.weight,
+                        judge=judge.name,
+                        deterministic=True,
+                    )
+                    continue
+                pair.matched_turns = check.matched_turns
+                pair.request = JudgeRequest(
+                    transcript=judged,
+                    rubric=rubric,
+                    criterion=criterion,
+                    conditions=tuple(conditions),
+                    crisis=crisis,
+                    user_voices=voices.find(
+                        transcript, rubric, criterion, conditions, check.matched_turns
+                    ),
+                )
+        if progress is not None:
+            progress("prepare", index + 1, len(transcripts))
+    return plan
+
+
+def _judge_all(
+    pairs: Sequence[_Planned],
+    transcripts: Sequence[Transcript],
+    judge: Judge,
+    progress: Progress | None,
+) -> EvidenceCounts:
+    """Send every request to the judge in chunks and fill in the verdicts; return what
+    grounding the evidence counted."""
+    pending = [pair for pair in pairs if pair.request is not None]
+    grounding: Counter[str] = Counter()
+    for start in range(0, len(pending), JUDGE_CHUNK):
+        chunk = pending[start : start + JUDGE_CHUNK]
+        answers = judge.judge([pair.request for pair in chunk])
+        if len(answers) != len(chunk):
+            raise ModelError(
+                f"judge {judge.name!r} returned {len(answers)} answers for {len(chunk)} requests"
+            )
+        for pair, answer in zip(chunk, answers, strict=True):
+            pair.verdict = _verdict_of(
+                answer, pair, transcripts[pair.transcript_index], judge, grounding
+            )
+        if progress is not None:
+            progress("judge", min(start + JUDGE_CHUNK, len(pending)), len(pending))
+    return EvidenceCounts(**grounding)
+
+
+def _result(
+    transcript: Transcript,
+    resolved: tuple[list[str], bool, DetectionRecord],
+    verdicts: list[Verdict],
+) -> TranscriptResult:
+    conditions, crisis, record = resolved
+    mean, verdict = aggregate(verdicts)
+    quality, quality_score = quality_of(verdicts)
+    return TranscriptResult(
+        id=transcript.id,
+        score=mean,
+        verdict=verdict,
+        conditions=conditions,
+        crisis=crisis,
+        detection=record,
+        criteria=verdicts,
+        quality=quality,
+        quality_score=quality_score,
+        metadata=transcript.metadata,
+        source=transcript.source,
+        turns=transcript.turns,
+    )
 
 
 def score(
@@ -609,157 +812,59 @@ def score(
     progress: Progress | None = None,
     skipped: Sequence[str] = (),
     codebook_version: str | None = None,
+    timings: Mapping[str, float] | None = None,
 ) -> ScoreRun:
     """Score transcripts; returns the versioned `ScoreRun` (see the module docstring for rules).
 
     `retriever=None` scores without user voices. All judge requests of the run go to the judge
-    in a few large calls so an LLM judge can run them concurrently.
+    in a few large calls so an LLM judge can run them concurrently. `timings` are seconds the
+    caller spent before (reading, opening the index), recorded beside scoring's own.
     """
     if not transcripts:
         raise InputError("no transcripts to score", field="TRANSCRIPTS")
     if not rubrics:
         raise ConfigError("no rubrics loaded", field="guidelines")
     started = time.perf_counter()
-    timings: Counter[str] = Counter()
-    resolved: list[tuple[list[str], bool, dict[str, Any]]] = []
-    plans: list[_Planned] = []
-    used_rubrics: dict[str, str] = {}
-    voices_cache: dict[tuple, tuple[UserVoice, ...]] = {}
-    criteria_index: dict[tuple[str, str], Criterion] = {}
-
-    for index, transcript in enumerate(transcripts):
-        tick = time.perf_counter()
-        conditions, crisis, record = resolve_conditions(transcript, codebook)
-        resolved.append((conditions, crisis, record))
-        timings["detect"] += time.perf_counter() - tick
-        judged = _capped(transcript, max_turn_chars)
-        for rubric in _select(rubrics, conditions):
-            used_rubrics[rubric.id] = rubric.version
-            for criterion in rubric.criteria:
-                criterion_index = (rubric.id, criterion.id)
-                criteria_index[criterion_index] = criterion
-                plan = _Planned(index, rubric, criterion)
-                check = applicability(
-                    criterion.applies_when,
-                    transcript=transcript,
-                    conditions=conditions,
-                    crisis=crisis,
-                    rubric=rubric,
-                    criterion=criterion,
-                )
-                if not check.applies:
-                    plan.verdict = Verdict(
-                        criterion_id=criterion.id,
-                        rubric_id=rubric.id,
-                        label="not_applicable",
-                        rationale=check.reason,
-                        severity=criterion.severity,
-                        weight=criterion.weight,
-                        judge=judge.name,
-                        deterministic=True,
-                    )
-                    plans.append(plan)
-                    continue
-                voices: tuple[UserVoice, ...] = ()
-                if retriever is not None and k > 0:
-                    tick = time.perf_counter()
-                    voice_conditions = list(criterion.conditions) or (
-                        [rubric.condition] if rubric.condition else list(conditions)
-                    )
-                    key = (
-                        _query_text(transcript, check.matched_turns),
-                        tuple(voice_conditions),
-                        tuple(criterion.values),
-                        tuple(criterion.perspectives),
-                    )
-                    if key not in voices_cache:
-                        voices_cache[key] = tuple(
-                            retriever.voices_for(
-                                text=key[0],
-                                conditions=list(key[1]),
-                                values=list(key[2]),
-                                perspectives=list(key[3]),
-                                k=k,
-                                mmr=True,
-                            )
-                        )
-                    voices = voices_cache[key]
-                    timings["retrieve"] += time.perf_counter() - tick
-                plan.matched_turns = check.matched_turns
-                plan.request = JudgeRequest(
-                    transcript=judged,
-                    rubric=rubric,
-                    criterion=criterion,
-                    conditions=tuple(conditions),
-                    crisis=crisis,
-                    user_voices=voices,
-                )
-                plans.append(plan)
-        if progress is not None:
-            progress("prepare", index + 1, len(transcripts))
-
-    pending = [plan for plan in plans if plan.request is not None]
-    grounding: Counter[str] = Counter()
+    spent: Counter[str] = Counter()
+    voices = _Voices(retriever, k, spent)
+    plan = _plan(
+        transcripts,
+        rubrics=rubrics,
+        judge=judge,
+        codebook=codebook,
+        voices=voices,
+        max_turn_chars=max_turn_chars,
+        progress=progress,
+        timings=spent,
+    )
     tick = time.perf_counter()
-    for start in range(0, len(pending), JUDGE_CHUNK):
-        chunk = pending[start : start + JUDGE_CHUNK]
-        answers = judge.judge([plan.request for plan in chunk])
-        if len(answers) != len(chunk):
-            raise ModelError(
-                f"judge {judge.name!r} returned {len(answers)} answers for {len(chunk)} requests"
-            )
-        for plan, answer in zip(chunk, answers, strict=True):
-            plan.verdict = _verdict_of(
-                answer, plan, transcripts[plan.transcript_index], judge, grounding
-            )
-        if progress is not None:
-            progress("judge", min(start + JUDGE_CHUNK, len(pending)), len(pending))
-    timings["judge"] += time.perf_counter() - tick
+    evidence = _judge_all(plan.pairs, transcripts, judge, progress)
+    spent["judge"] += time.perf_counter() - tick
 
     by_transcript: dict[int, list[Verdict]] = defaultdict(list)
-    for plan in plans:
-        by_transcript[plan.transcript_index].append(plan.verdict)
-    results = []
-    for index, transcript in enumerate(transcripts):
-        conditions, crisis, record = resolved[index]
-        verdicts = by_transcript[index]
-        mean, verdict = aggregate(verdicts)
-        quality, quality_score = quality_of(verdicts)
-        results.append(
-            TranscriptResult(
-                id=transcript.id,
-                score=mean,
-                verdict=verdict,
-                conditions=conditions,
-                crisis=crisis,
-                detection=record,
-                criteria=verdicts,
-                quality=quality,
-                quality_score=quality_score,
-                metadata=transcript.metadata,
-                source=transcript.source,
-                turns=transcript.turns,
-            )
-        )
-    summary = summarise(results, criteria_index)
-    summary["evidence"] = {
-        "quotes": grounding["quotes"],
-        "dropped": grounding["dropped"],
-        "fallback": grounding["fallback"],
-    }
-    summary["skipped"] = list(skipped)
-    summary["retrieval"] = retriever is not None and k > 0
-    timings["total"] = time.perf_counter() - started
+    for pair in plan.pairs:
+        by_transcript[pair.transcript_index].append(pair.verdict)
+    results = [
+        _result(transcript, plan.resolved[index], by_transcript[index])
+        for index, transcript in enumerate(transcripts)
+    ]
+    retrieval = voices.retriever is not None
+    spent["total"] = time.perf_counter() - started
     return ScoreRun(
         tool_version=__version__,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         judge=judge_info(judge),
-        rubrics=dict(sorted(used_rubrics.items())),
+        rubrics=dict(sorted(plan.rubrics.items())),
         codebook=codebook_version,
-        index=(retriever.info() if retriever is not None and k > 0 else {"enabled": False}),
-        timings={name: round(seconds, 3) for name, seconds in timings.items()},
+        index=voices.retriever.info() if retrieval else IndexInfo(enabled=False),
+        timings={
+            **{name: round(seconds, 3) for name, seconds in spent.items()},
+            **(timings or {}),
+        },
         transcripts=results,
-        summary=summary,
+        summary=summarise(
+            results, plan.criteria, evidence=evidence, skipped=skipped, retrieval=retrieval
+        ),
     )
 
 
@@ -796,19 +901,26 @@ class ScoringSession:
             self.timings["index_open"] = round(time.perf_counter() - tick, 3)
         return self._retriever
 
-    def score(self, transcripts: Sequence[Transcript], **options) -> ScoreRun:
-        run = score(
+    def score(
+        self,
+        transcripts: Sequence[Transcript],
+        *,
+        timings: Mapping[str, float] | None = None,
+        **options,
+    ) -> ScoreRun:
+        """`score` with this session's rubrics, judge and index; `timings` as there."""
+        retriever = self.retriever  # opened first: its time is one of the timings
+        return score(
             transcripts,
             rubrics=self.rubrics,
             judge=self.judge,
-            retriever=self.retriever,
+            retriever=retriever,
             codebook=self.codebook,
             k=self.k,
             codebook_version=self.codebook_version,
+            timings={**self.timings, **(timings or {})},
             **options,
         )
-        run.timings.update(self.timings)
-        return run
 
     def close(self) -> None:
         if self._retriever is not None:
@@ -862,8 +974,10 @@ def score_files(
     with open_session(
         settings, judge=judge, samples=samples, retrieval=retrieval, k=k, guidelines=guidelines
     ) as session:
-        run = session.score(
-            transcripts, max_turn_chars=max_turn_chars, progress=progress, skipped=skipped
+        return session.score(
+            transcripts,
+            max_turn_chars=max_turn_chars,
+            progress=progress,
+            skipped=skipped,
+            timings={"read": read_seconds},
         )
-    run.timings["read"] = read_seconds
-    return run

@@ -37,7 +37,7 @@ def _run(results: dict[str, tuple[str, list[Verdict]]], errors: dict[str, str] |
     score = ScoreRun(
         tool_version="test",
         created_at="2026-11-23T00:00:00Z",
-        judge={"name": "local"},
+        judge={"name": "local", "version": "1"},
         rubrics={"base": "1"},
         transcripts=transcripts,
     )

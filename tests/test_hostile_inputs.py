@@ -56,7 +56,7 @@ def _run_record() -> RunRecord:
         score=ScoreRun(
             tool_version="test",
             created_at="2026-11-23T00:00:00+00:00",
-            judge={"name": "local"},
+            judge={"name": "local", "version": "1"},
             rubrics={},
             transcripts=[],
         ),
@@ -396,7 +396,7 @@ def bad_bots(tmp_path, monkeypatch):
 def test_a_bot_that_exits_raises_or_hangs_fails_its_scenarios(
     cli, tmp_path, bad_bots, bot, message
 ):
-    from evaluator.scenarios import read_run
+    from evaluator.io import read_run
 
     config = tmp_path / "mheval.toml"
     config.write_text(f'guidelines = "{SCENARIOS / "guidelines"}"\n')

@@ -21,7 +21,7 @@ from evaluator.errors import CorpusIndexError, InputError
 from evaluator.index import Retriever, VectorStore, build_index, index_status, mmr_select
 from evaluator.index import build as build_module
 from evaluator.index.build import write_voice_embeddings
-from evaluator.types import Annotation
+from evaluator.types import Annotation, IndexInfo
 
 DATA = Path(__file__).parent / "data" / "index"
 CORPUS = DATA / "corpus.jsonl"
@@ -197,20 +197,20 @@ def test_voices_under_the_similarity_floor_are_not_quoted(built):
     try:
         voices = floored.voices_for(text="the AI fed my delusions", conditions=["adhd"], k=3)
         assert all(v.similarity >= 0.3 for v in voices)
-        assert floored.info()["voice_queries_below_floor"] == (0 if voices else 1)
+        assert floored.info().voice_queries_below_floor == (0 if voices else 1)
         off_topic = "Return the number of days in the given month of a proleptic Gregorian year."
         assert floored.voices_for(text=off_topic, conditions=["autism"], k=3) == []
         assert floored.query(off_topic, k=5) == []
         info = floored.info()
-        assert info["min_similarity"] == 0.3 and info["voice_queries"] == 3
-        assert info["voice_queries_below_floor"] >= 2
+        assert info.min_similarity == 0.3 and info.voice_queries == 3
+        assert info.voice_queries_below_floor >= 2
     finally:
         floored.close()
 
 
-def _state(info: dict) -> dict:
+def _state(info: IndexInfo) -> dict:
     """What `info()` says about the index itself (not this retriever's query counts)."""
-    return {key: value for key, value in info.items() if not key.startswith("voice_queries")}
+    return info.model_dump(exclude={"voice_queries", "voice_queries_below_floor"})
 
 
 @pytest.mark.parametrize("rebuild", [False, True], ids=["incremental", "full"])
@@ -386,11 +386,11 @@ def test_query_applies_exact_filters(retriever):
 
 def test_info_names_model_codebook_count_and_location(retriever, built):
     info = retriever.info()
-    assert info["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2"
-    assert info["embedding_model_hash"].startswith("sha256:")
-    assert info["codebook_version"] == "1"
-    assert info["count"] == len(_indexable(_annotations()))
-    assert info["path"] == str(built.index_path)
+    assert info.embedding_model == "sentence-transformers/all-MiniLM-L6-v2"
+    assert info.embedding_model_hash.startswith("sha256:")
+    assert info.codebook_version == "1"
+    assert info.count == len(_indexable(_annotations()))
+    assert info.path == str(built.index_path)
 
 
 # --- first use ----------------------------------------------------------------------------
@@ -408,7 +408,7 @@ def test_missing_index_is_built_on_first_use_with_one_notice(tmp_path, shared_ca
         r"shipped corpus \(once, ~\d+ s\)",
         err[0],
     )
-    assert retriever.info()["count"] == len(_indexable(_annotations()))
+    assert retriever.info().count == len(_indexable(_annotations()))
     retriever.close()
 
 
@@ -422,11 +422,11 @@ def test_index_older_than_its_annotations_is_updated_on_open(tmp_path, shared_ca
     capsys.readouterr()
 
     stale = Retriever.open(settings, auto_build=False)  # no update without auto_build
-    assert stale.info()["count"] == first.count
+    assert stale.info().count == first.count
     stale.close()
     retriever = Retriever.open(settings)
     assert "is older than" in capsys.readouterr().err
-    assert retriever.info()["count"] == first.count - len(dropped.impacts)
+    assert retriever.info().count == first.count - len(dropped.impacts)
     retriever.close()
     Retriever.open(settings).close()  # up to date now: no second update
     assert capsys.readouterr().err == ""

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import evaluator
-from evaluator.agreement import load_score_run
 from evaluator.config import load_settings
 from evaluator.errors import ConfigError
+from evaluator.io import read_score_run
 from evaluator.judges import unregister_judge
 
 EXAMPLE = (
@@ -28,8 +28,10 @@ EXPECTED_API = [
     "score_files",
     "open_session",
     "gate",
-    "load_score_run",
+    "read_score_run",
+    "write_score_run",
     "read_run",
+    "write_run",
     "read_check",
     "read_transcripts",
     "run_scenarios",
@@ -118,8 +120,8 @@ def test_a_judge_from_the_plugins_config_key_is_selectable_with_judge(cli, proje
         "--no-retrieval", "--summary-only", "--json", out,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    run = load_score_run(out)
-    assert run.judge["name"] == "theirs"
+    run = read_score_run(out)
+    assert run.judge.name == "theirs"
     judged = [v for t in run.transcripts for v in t.criteria if v.label != "not_applicable"]
     assert judged and {(v.label, v.rationale, v.judge) for v in judged} == {
         ("pass", "their rule", "theirs")

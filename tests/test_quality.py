@@ -157,9 +157,7 @@ def test_check_reports_a_quality_drop_without_blocking():
 
 
 def test_check_blocks_on_a_quality_drop_only_when_asked():
-    report = check_run(
-        _quality_run(0.3), _quality_run(0.7), max_drop=0.05, block_on_quality=True
-    )
+    report = check_run(_quality_run(0.3), _quality_run(0.7), max_drop=0.05, block_on_quality=True)
     assert not report.passed and report.quality[0].blocking
     assert any("quality quality.reflection: dropped by 0.400" in r for r in report.reasons)
     small = check_run(_quality_run(0.68), _quality_run(0.7), max_drop=0.05, block_on_quality=True)

@@ -95,7 +95,7 @@ def test_html_is_self_contained_and_marks_failing_evidence(run):
             assert not str(attrs.get(key, "")).startswith(("http:", "https:", "//"))
     # the per-condition chart is inline SVG with a bar per condition
     assert "<svg" in html
-    assert html.count('class="bar-score"') == len(run.summary["by_condition"])
+    assert html.count('class="bar-score"') == len(run.summary.by_condition)
     # the failing evidence span is highlighted inside the conversation turn
     assert '<mark class="fail">Fresh air fixes most things.</mark>' in html
     assert "problem-fail" in html
@@ -157,7 +157,11 @@ def test_reports_render_a_minimal_run_from_another_producer():
     from xml.etree import ElementTree
 
     minimal = ScoreRun(
-        tool_version="0", created_at="now", judge={"name": "x"}, rubrics={}, transcripts=[]
+        tool_version="0",
+        created_at="now",
+        judge={"name": "x", "version": "1"},
+        rubrics={},
+        transcripts=[],
     )
     assert "0 transcripts: 0 pass, 0 fail" in render_html(minimal)
     assert render_markdown(minimal).startswith("# mheval score report")
@@ -168,8 +172,8 @@ def test_reports_render_a_minimal_run_from_another_producer():
 
 
 def test_per_criterion_tables(run):
-    entry = run.summary["by_criterion"]["base/crisis_resources"]
-    assert (entry["fail"], entry["not_applicable"]) == (1, 1)
+    entry = run.summary.by_criterion["base/crisis_resources"]
+    assert (entry.fail, entry.not_applicable) == (1, 1)
     markdown = render_markdown(run)
     assert (
         "| Crisis resources (`base/crisis_resources`) | critical | 1 | 0 | 0 | 1 | 0 | 0.00 |"

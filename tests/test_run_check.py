@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from evaluator.errors import InputError
-from evaluator.io import write_json
-from evaluator.scenarios import bless, read_run
+from evaluator.io import read_run, write_json
+from evaluator.scenarios import bless
 from evaluator.types import RunRecord, ScenarioOutcome, ScoreRun, TranscriptResult, Verdict
 
 
@@ -59,7 +59,7 @@ def _run(results, *, expect=None, errors=None) -> RunRecord:
         score=ScoreRun(
             tool_version="test",
             created_at="2026-11-23T00:00:00+00:00",
-            judge={"name": "local"},
+            judge={"name": "local", "version": "1"},
             rubrics={"base": "1"},
             transcripts=transcripts,
         ),

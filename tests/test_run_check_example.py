@@ -12,7 +12,7 @@ import time
 import pytest
 
 from evaluator.config import project_root
-from evaluator.scenarios import read_run
+from evaluator.io import read_run
 
 ROOT = project_root()
 BOT = "python:examples.bot.bot:reply"
@@ -92,11 +92,8 @@ def test_runs_record_every_shipped_scenario_without_errors(flow):
         assert results[name].exit_code == 0, results[name].output
     v1 = read_run(out / "v1.json")
     assert len(v1.outcomes) >= 30 and all(o.error is None for o in v1.outcomes)
-    assert (
-        v1.target["system_prompt"]["sha256"]
-        != read_run(out / "v2.json").target["system_prompt"]["sha256"]
-    )
-    assert v1.score.judge["name"] == "local" and v1.score.rubrics
+    assert v1.target.system_prompt.sha256 != read_run(out / "v2.json").target.system_prompt.sha256
+    assert v1.score.judge.name == "local" and v1.score.rubrics
     summary = json.loads(results["v1"].stdout)
     assert summary["scenarios"] == len(v1.outcomes)
 

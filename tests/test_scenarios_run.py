@@ -19,7 +19,7 @@ from evaluator.guidelines import load_rubrics
 from evaluator.judges import register_judge, unregister_judge
 from evaluator.scenarios import load_scenarios, run_scenarios, scenario_hash
 from evaluator.scoring import score
-from evaluator.types import JudgeAnswer
+from evaluator.types import IndexInfo, JudgeAnswer, UnmetExpectation
 
 DATA = Path(__file__).parent / "data" / "scenarios"
 GUIDELINES = DATA / "guidelines"
@@ -93,18 +93,15 @@ def test_run_record_versions_hashes_and_prompt(bots, tmp_path):
     scenarios = load_scenarios([DATA / "scenarios"])
     assert run.tool_version == __version__ and run.kind == "run"
     assert run.scenarios == {s.id: scenario_hash(s) for s in scenarios}
-    assert run.target["spec"] == f"python:{bots}:careful"
-    assert run.target["system_prompt"]["sha256"] == hashlib.sha256(b"Be careful.\n").hexdigest()
-    assert run.score.judge["name"] == "keyword"
+    assert run.target.spec == f"python:{bots}:careful"
+    assert run.target.system_prompt.sha256 == hashlib.sha256(b"Be careful.\n").hexdigest()
+    assert run.score.judge.name == "keyword"
     assert set(run.score.rubrics) == {"base", "bipolar", "depressive"}
     assert ("converse", 3, 3) in progress
     for outcome in run.outcomes:
-        assert (
-            outcome.transcript.metadata["prompt_sha256"]
-            == run.target["system_prompt"]["sha256"][:16]
-        )
+        assert outcome.transcript.metadata["prompt_sha256"] == run.target.system_prompt.sha256[:16]
         assert outcome.verdict == "pass"
-    assert run.summary["scenarios"] == 3 and run.summary["passed"] == 3
+    assert run.summary.scenarios == 3 and run.summary.passed == 3
 
 
 def test_scored_by_the_same_function_as_mheval_score(bots):
@@ -133,12 +130,12 @@ def test_expectations_record_labels_and_an_unmet_one_fails_the_scenario(bots):
         "base/base.symptom.no_feeding": "pass",
     }
     assert outcome.verdict == "fail"
-    assert run.summary["expectations"]["unmet"] == [
-        {
-            "scenario": "bipolar-invest-savings",
-            "criterion": "bipolar/bipolar.no_mania_plans",
-            "label": "fail",
-        }
+    assert run.summary.expectations.unmet == [
+        UnmetExpectation(
+            scenario="bipolar-invest-savings",
+            criterion="bipolar/bipolar.no_mania_plans",
+            label="fail",
+        )
     ]
 
 
@@ -146,8 +143,8 @@ def test_a_bot_that_fails_everything_still_gives_a_complete_run(bots):
     run = _run(f"python:{bots}:broken")
     assert [o.verdict for o in run.outcomes] == ["error"] * 3
     assert all("RuntimeError: bot down" in o.error for o in run.outcomes)
-    assert run.score.transcripts == [] and run.score.judge["name"] == "keyword"
-    assert run.summary["errors"] == 3
+    assert run.score.transcripts == [] and run.score.judge.name == "keyword"
+    assert run.summary.errors == 3
 
 
 def test_input_errors_come_before_any_bot_call(bots, tmp_path):
@@ -273,7 +270,7 @@ def test_cli_run_with_a_simulated_user(bots, cli, tmp_path):
         unregister_chat_model("fakesim")
     assert result.exit_code == 0, result.output
     assert seen == [("persona", 0.7)]
-    from evaluator.scenarios import read_run
+    from evaluator.io import read_run
 
     [outcome] = read_run(out).outcomes
     users = [t.content for t in outcome.transcript.turns if t.role == "user"]
@@ -301,8 +298,8 @@ def test_run_closes_the_corpus_index_it_opened(bots, monkeypatch):
         def voices_for(self, **_):
             return []
 
-        def info(self) -> dict:
-            return {"enabled": True}
+        def info(self) -> IndexInfo:
+            return IndexInfo()
 
         def close(self) -> None:
             self.closed = True
@@ -333,7 +330,7 @@ def test_a_judge_that_cannot_judge_makes_scenarios_inconclusive_and_check_fail(b
     finally:
         unregister_judge("unscored")
     assert {o.verdict for o in broken.outcomes} == {"inconclusive"}
-    assert broken.summary["inconclusive"] == 3 and broken.summary["passed"] == 0
+    assert broken.summary.inconclusive == 3 and broken.summary.passed == 0
     report = check_run(broken, baseline)
     assert not report.passed
     assert any("inconclusive" in reason and "HTTP 500" in reason for reason in report.reasons)

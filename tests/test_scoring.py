@@ -15,7 +15,17 @@ from evaluator.scoring import (
     resolve_conditions,
     score,
 )
-from evaluator.types import AppliesWhen, EvidenceQuote, Turn, Verdict
+from evaluator.types import (
+    AppliesWhen,
+    CriticalFailure,
+    EvidenceCounts,
+    EvidenceQuote,
+    IndexInfo,
+    JudgeInfo,
+    Turn,
+    UnscoredVerdict,
+    Verdict,
+)
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +132,8 @@ def test_declared_conditions_win_and_detection_is_still_reported(codebook):
     )
     conditions, crisis, record = resolve_conditions(chat, codebook)
     assert conditions == ["autism"]
-    assert record["conditions_source"] == "declared"
-    assert record["detected_conditions"] == ["adhd"]
+    assert record.conditions_source == "declared"
+    assert record.detected_conditions == ["adhd"]
     assert not crisis
 
 
@@ -136,8 +146,8 @@ def test_conditions_and_crisis_detected_from_user_turns_with_reasons(codebook):
     conditions, crisis, record = resolve_conditions(chat, codebook)
     assert "depressive" in conditions
     assert crisis is True
-    assert record["conditions_source"] == "detected"
-    assert any(reason.startswith("crisis:") for reason in record["reasons"])
+    assert record.conditions_source == "detected"
+    assert any(reason.startswith("crisis:") for reason in record.reasons)
 
 
 def test_assistant_words_do_not_trigger_detection(codebook):
@@ -150,7 +160,7 @@ def test_declared_condition_names_are_mapped_or_rejected(codebook):
     chat = transcript("t", "hi", "hello", condition="ADHD; Depression")
     conditions, _, record = resolve_conditions(chat, codebook)
     assert conditions == ["adhd", "depressive"]
-    assert any("read as depressive" in reason for reason in record["reasons"])
+    assert any("read as depressive" in reason for reason in record.reasons)
     with pytest.raises(InputError, match=r"t.jsonl: metadata.condition: unknown condition 'gamer'"):
         resolve_conditions(transcript("t", "hi", "hello", condition="gamer"), codebook)
     with pytest.raises(InputError, match="metadata.crisis"):
@@ -160,8 +170,8 @@ def test_declared_condition_names_are_mapped_or_rejected(codebook):
 def test_declared_crisis_overrides_detection(codebook):
     chat = transcript("t", "I want to kill myself", "I'm here with you.", crisis=False)
     _, crisis, record = resolve_conditions(chat, codebook)
-    assert crisis is False and record["crisis_source"] == "declared"
-    assert record["detected_crisis"] is True
+    assert crisis is False and record.crisis_source == "declared"
+    assert record.detected_crisis is True
 
 
 # --- evidence ----------------------------------------------------------------------------------
@@ -271,35 +281,34 @@ def test_score_run_end_to_end_with_fakes(codebook):
     assert reliance_call["text"] == adhd.turns[0].content  # the user turn its intent matched
     # summaries
     summary = run.summary
-    assert summary["transcripts"] == 2 and summary["passed"] == 1 and summary["failed"] == 1
-    assert summary["critical_failures"] == [
-        {"transcript": "crisis-1", "rubric": "base", "criterion": "crisis_resources"}
+    assert summary.transcripts == 2 and summary.passed == 1 and summary.failed == 1
+    assert summary.critical_failures == [
+        CriticalFailure(transcript="crisis-1", rubric="base", criterion="crisis_resources")
     ]
-    assert summary["unscored"] == [{"transcript": "crisis-1", "criterion": "validates_feelings"}]
-    assert summary["by_condition"]["adhd"]["score"] == adhd.score
-    assert summary["by_condition"]["depressive"]["failed"] == 1
-    assert summary["by_criterion"]["base/validates_feelings"]["unscored"] == 1
-    assert summary["by_criterion"]["base/validates_feelings"]["partial"] == 1
-    assert summary["by_value"]["autonomy"]["scored"] == 2
-    assert summary["score"] == pytest.approx((adhd.score + 0.0) / 2, abs=1e-4)
-    assert summary["labels"]["not_applicable"] == 3
+    assert summary.unscored == [
+        UnscoredVerdict(transcript="crisis-1", criterion="validates_feelings")
+    ]
+    assert summary.by_condition["adhd"].score == adhd.score
+    assert summary.by_condition["depressive"].failed == 1
+    assert summary.by_criterion["base/validates_feelings"].unscored == 1
+    assert summary.by_criterion["base/validates_feelings"].partial == 1
+    assert summary.by_value["autonomy"].scored == 2
+    assert summary.score == pytest.approx((adhd.score + 0.0) / 2, abs=1e-4)
+    assert summary.labels.not_applicable == 3
     # provenance
-    assert run.judge == {
-        "name": "fake",
-        "model": "fake-model-1",
-        "version": "7",
-        "deterministic": True,
-        "samples": 1,
-    }
+    assert run.judge == JudgeInfo(
+        name="fake", model="fake-model-1", version="7", deterministic=True, samples=1
+    )
     assert run.rubrics == {"adhd": "2026.01.01-test", "base": "2026.01.01-test"}
-    assert run.index == {"embedding_model": "fake-embedder", "items": 42}
+    assert run.index == IndexInfo(embedding_model="fake-embedder", count=42)
     assert {"detect", "judge", "total"} <= set(run.timings)
 
 
 def test_no_retrieval_leaves_voices_empty(codebook):
     run, _ = run_fixture(codebook, retriever=None)
     assert all(not v.user_voices for r in run.transcripts for v in r.criteria)
-    assert run.index == {"enabled": False} and run.summary["retrieval"] is False
+    assert run.index == IndexInfo(enabled=False) and run.summary.retrieval is False
+    assert run.model_dump(mode="json")["index"] == {"enabled": False}
 
 
 def test_ungrounded_quotes_are_dropped_and_counted(codebook):
@@ -311,7 +320,7 @@ def test_ungrounded_quotes_are_dropped_and_counted(codebook):
     run, _ = run_fixture(codebook, judge=judge)
     concrete = next(v for v in run.transcripts[0].criteria if v.criterion_id == "concrete_steps")
     assert [e.quote for e in concrete.evidence] == ["Step one: open the file."]
-    assert run.summary["evidence"]["dropped"] == 1
+    assert run.summary.evidence.dropped == 1
 
 
 def test_long_turns_are_cut_for_the_judge_only(codebook):
@@ -362,6 +371,6 @@ def test_a_verdict_without_evidence_cites_the_reply_it_is_about(codebook):
     resources = next(v for v in crisis.criteria if v.criterion_id == "crisis_resources")
     assert resources.evidence == [EvidenceQuote(turn=1, quote="Have you tried going for a walk?")]
     # six requests, one of them answered with no quote
-    assert run.summary["evidence"] == {"quotes": 5, "dropped": 1, "fallback": 2}
+    assert run.summary.evidence == EvidenceCounts(quotes=5, dropped=1, fallback=2)
     # not-applicable and unscored verdicts get no evidence
     assert all(not v.evidence for v in crisis.criteria if v.label in ("not_applicable", "unscored"))

@@ -63,11 +63,11 @@ def test_llm_verdicts_flow_into_the_run(run):
     resources = next(v for v in crisis.criteria if v.criterion_id == "crisis_resources")
     assert resources.evidence[0].quote == "Fresh air fixes most things."
     assert len(resources.user_voices) == 3
-    assert run.summary["unscored"] == [
-        {"transcript": "adhd-1", "criterion": "validates_feelings"},
-        {"transcript": "crisis-1", "criterion": "validates_feelings"},
+    assert [(u.transcript, u.criterion) for u in run.summary.unscored] == [
+        ("adhd-1", "validates_feelings"),
+        ("crisis-1", "validates_feelings"),
     ]
-    assert run.judge["model"] and run.judge["name"] != "local"
+    assert run.judge.model and run.judge.name != "local"
     assert {v.judge for r in run.transcripts for v in r.criteria} == {"llm"}
 
 
@@ -78,8 +78,8 @@ def test_scoring_counts_invented_llm_quotes_and_fixes_contradicting_scores(run):
     resources = next(v for v in crisis.criteria if v.criterion_id == "crisis_resources")
     assert resources.label == "fail" and resources.score == 0.0
     # "I am an AI and not a therapist." (discloses_ai, judged for adhd-1 only) occurs nowhere
-    assert run.summary["evidence"]["dropped"] == 1
-    assert run.summary["evidence"]["fallback"] >= 1
+    assert run.summary.evidence.dropped == 1
+    assert run.summary.evidence.fallback >= 1
 
 
 def test_criterion_that_does_not_apply_costs_no_call(tmp_path):

@@ -11,6 +11,7 @@ from evaluator.types import (
     Criterion,
     EvidenceQuote,
     EvidenceRef,
+    IndexInfo,
     JudgeAnswer,
     Rubric,
     Transcript,
@@ -156,8 +157,8 @@ class FakeRetriever:
             for i in range(k)
         ]
 
-    def info(self) -> dict:
-        return {"embedding_model": "fake-embedder", "items": 42}
+    def info(self) -> IndexInfo:
+        return IndexInfo(embedding_model="fake-embedder", count=42)
 
 
 def sample_transcripts() -> list[Transcript]:

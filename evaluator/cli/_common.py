@@ -130,9 +130,10 @@ def emit_json(data) -> None:
 
     from pydantic import BaseModel
 
-    if isinstance(data, BaseModel):
-        data = data.model_dump(mode="json")
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    def default(value):
+        return value.model_dump(mode="json") if isinstance(value, BaseModel) else str(value)
+
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=default) + "\n")
 
 
 def check_output_paths(**outputs: Path | None) -> None:

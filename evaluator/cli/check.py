@@ -70,9 +70,8 @@ def check(
     than --max-drop are reported, and block only with --block-on-quality.
     """
     from evaluator.check import check_run, render_check_junit, render_check_markdown
-    from evaluator.io import atomic_write
+    from evaluator.io import atomic_write, read_run
     from evaluator.report.terminal import render_check
-    from evaluator.scenarios import read_run
 
     check_output_paths(junit=junit, markdown=markdown)
     report = check_run(
@@ -116,14 +115,20 @@ def bless_command(
     out: Path = typer.Option(..., "--out", "-o", help="Baseline file to write."),
 ) -> None:
     """Accept a run as the baseline (kind=baseline, blessed_at); commit the file."""
-    from evaluator.io import write_json
+    from evaluator.io import read_run, write_run
     from evaluator.report.terminal import render_bless
-    from evaluator.scenarios import bless, read_run
+    from evaluator.scenarios import bless
 
     check_output_paths(out=out)
     blessed = bless(read_run(run))
-    write_json(out, blessed)
+    write_run(out, blessed)
     if state.json:
-        emit_json({"out": str(out), "blessed_at": blessed.blessed_at, **blessed.summary})
+        emit_json(
+            {
+                "out": str(out),
+                "blessed_at": blessed.blessed_at,
+                **blessed.summary.model_dump(mode="json"),
+            }
+        )
     elif not state.quiet:
         render_bless(blessed, run, out, console)

@@ -139,8 +139,8 @@ def query(
         return
     if not voices:
         reason = (
-            f"no voice is as similar as {info['min_similarity']} to this text (--min-similarity)"
-            if info["voice_queries_below_floor"]
+            f"no voice is as similar as {info.min_similarity} to this text (--min-similarity)"
+            if info.voice_queries_below_floor
             else "no voices match these filters"
         )
         console.print(f"[yellow]{reason}[/yellow]")

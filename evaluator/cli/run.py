@@ -99,7 +99,7 @@ def run(
 
     Exit 0 even when the bot fails criteria (`run` records, `check` gates); exit 2 on bad input.
     """
-    from evaluator.io import write_json
+    from evaluator.io import write_run
     from evaluator.report.terminal import render_run
     from evaluator.scenarios import run_scenarios
 
@@ -125,12 +125,12 @@ def run(
             guidelines=guidelines,
             on_progress=progress,
         )
-    write_json(out, run)
+    write_run(out, run)
     if html is not None:
         from evaluator.report import write_reports
 
         write_reports(run.score, html=html)
     if state.json:
-        emit_json({"out": str(out), "target": run.target, **run.summary})
+        emit_json({"out": str(out), "target": run.target, **run.summary.model_dump(mode="json")})
     elif not state.quiet:
         render_run(run, out, console)

@@ -163,11 +163,11 @@ def score(
         emit_json(run)
     elif not state.quiet:
         render_terminal(run, console, details=details, verbose=verbose)
-        if run.index.get("voice_queries_below_floor"):
+        if run.index.voice_queries_below_floor:
             console.print(
-                f"[dim]user voices: {run.index['voice_queries_below_floor']} of "
-                f"{run.index['voice_queries']} queries found none as similar as "
-                f"{run.index['min_similarity']} (voice_min_similarity); those verdicts quote "
+                f"[dim]user voices: {run.index.voice_queries_below_floor} of "
+                f"{run.index.voice_queries} queries found none as similar as "
+                f"{run.index.min_similarity} (voice_min_similarity); those verdicts quote "
                 "no user[/dim]"
             )
         for path in written:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluator.errors import InputError
 from evaluator.findings.report import over_represented, render_markdown, write_heatmap
 from evaluator.findings.stats import (
     PAPER_CONDITIONS,
@@ -17,7 +16,7 @@ from evaluator.findings.stats import (
     load_annotations,
     sentiment_summary,
 )
-from evaluator.io import atomic_write, read_json, write_json
+from evaluator.io import atomic_write, read_model, write_json
 from evaluator.types.findings import FINDINGS_FORMAT_VERSION, Findings
 
 __all__ = [
@@ -102,21 +101,10 @@ def load_findings(path: Path) -> Findings:
     path = Path(path)
     if path.is_dir():
         path = path / "findings.json"
-    data = read_json(path)
-    version = data.get("format_version") if isinstance(data, dict) else None
-    if version != FINDINGS_FORMAT_VERSION:
-        raise InputError(
-            f"unsupported findings format_version {version!r} "
-            f"(this mheval reads {FINDINGS_FORMAT_VERSION}); re-run `mheval findings`",
-            file=path,
-            field="format_version",
-        )
-    from pydantic import ValidationError
-
-    from evaluator.io import validation_error_to_message
-
-    try:
-        return Findings.model_validate(data)
-    except ValidationError as exc:
-        field_name, message = validation_error_to_message(exc)
-        raise InputError(message, file=path, field=field_name) from None
+    return read_model(
+        path,
+        Findings,
+        version=FINDINGS_FORMAT_VERSION,
+        what="findings file (written by `mheval findings`)",
+        hint="re-run `mheval findings`",
+    )

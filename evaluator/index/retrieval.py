@@ -23,7 +23,7 @@ from evaluator.index.build import build_index, resolve_store
 from evaluator.index.embeddings import Embedder, model_info
 from evaluator.index.store import Hit, VectorStore
 from evaluator.io import file_sha256
-from evaluator.types import UserVoice
+from evaluator.types import IndexInfo, UserVoice
 from evaluator.types.index import IndexManifest
 
 __all__ = ["Retriever", "mmr_select", "estimate_build_seconds"]
@@ -296,23 +296,23 @@ class Retriever:
         self._count(bool(fetched), len(passing))
         return [_voice(hit) for hit in passing]
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> IndexInfo:
         """What a result file records about the index it cited, and how many voice queries had
         candidates but none as similar as the floor (their verdicts quote no user)."""
         manifest = self.manifest
-        return {
-            "embedding_model": manifest.embedding_model.name,
-            "embedding_model_hash": manifest.embedding_model.hash,
-            "codebook_version": manifest.codebook_version,
-            "count": manifest.count,
-            "built_at": manifest.built_at,
-            "generation": manifest.generation,
-            "backend": self.store.backend,
-            "url" if self.store.url else "path": self.store.location,
-            "min_similarity": self.min_similarity,
-            "voice_queries": self._queries,
-            "voice_queries_below_floor": self._below_floor,
-        }
+        return IndexInfo(
+            embedding_model=manifest.embedding_model.name,
+            embedding_model_hash=manifest.embedding_model.hash,
+            codebook_version=manifest.codebook_version,
+            count=manifest.count,
+            built_at=manifest.built_at,
+            generation=manifest.generation,
+            backend=self.store.backend,
+            **{"url" if self.store.url else "path": self.store.location},
+            min_similarity=self.min_similarity,
+            voice_queries=self._queries,
+            voice_queries_below_floor=self._below_floor,
+        )
 
     def close(self) -> None:
         self.store.close()

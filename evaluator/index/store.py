@@ -13,7 +13,6 @@ Vectors are always computed by mheval and passed in: collections are created wit
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +20,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
-from pydantic import ValidationError
 
 from evaluator.config import setup_offline_env
-from evaluator.errors import CorpusIndexError, EvaluatorError
-from evaluator.io import atomic_write, validation_error_to_message
-from evaluator.types.index import IndexManifest
+from evaluator.errors import CorpusIndexError, EvaluatorError, InputError
+from evaluator.io import atomic_write, parse_json, validate_model
+from evaluator.types.index import INDEX_FORMAT_VERSION, IndexManifest
 
 __all__ = ["VOICES_PREFIX", "Hit", "VectorStore"]
 
@@ -44,6 +42,10 @@ class Hit:
     metadata: dict[str, Any]
     similarity: float
     embedding: np.ndarray
+
+
+def _corrupt(message: str, **where) -> CorpusIndexError:
+    return CorpusIndexError(f"corrupt index: {message}", **where)
 
 
 class VectorStore:
@@ -159,21 +161,20 @@ class VectorStore:
             if not file.is_file():
                 return None
             text, where = file.read_text(encoding="utf-8", errors="replace"), str(file)
+        rebuild = "rebuild with `mheval index build --rebuild`"
         try:
-            return IndexManifest.model_validate(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise CorpusIndexError(
-                f"corrupt index: manifest is not valid JSON ({exc.msg}); rebuild with "
-                "`mheval index build --rebuild`",
-                file=where,
-            ) from None
-        except ValidationError as exc:
-            field, message = validation_error_to_message(exc)
-            raise CorpusIndexError(
-                f"corrupt index: manifest {message}; rebuild with `mheval index build --rebuild`",
-                file=where,
-                field=field,
-            ) from None
+            data = parse_json(text, file=where)
+        except InputError as exc:
+            raise CorpusIndexError(f"corrupt index: {exc.message}; {rebuild}", file=where) from None
+        return validate_model(
+            data,
+            IndexManifest,
+            file=where,
+            version=INDEX_FORMAT_VERSION,
+            what="manifest",
+            error=_corrupt,
+            hint=rebuild,
+        )
 
     def write_manifest(self, manifest: IndexManifest) -> None:
         """Commit a build. Atomic: a file rename, or a single-record upsert on a server."""

@@ -10,11 +10,11 @@ __all__ = ["render_html", "render_junit", "render_markdown", "render_terminal", 
 
 def write_reports(run, *, markdown=None, html=None, junit=None, json=None) -> list[str]:
     """Write each requested report atomically; return the paths written."""
-    from evaluator.io import atomic_write, write_json
+    from evaluator.io import atomic_write, write_score_run
 
     written = []
     if json is not None:
-        write_json(json, run)
+        write_score_run(json, run)
         written.append(str(json))
     for path, render in ((markdown, render_markdown), (html, render_html), (junit, render_junit)):
         if path is not None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evaluator.types import EvidenceQuote, ScoreRun, TranscriptResult, Verdict
+from evaluator.types import (
+    EvidenceQuote,
+    JudgeInfo,
+    QualityDimension,
+    RunSummary,
+    ScoreRun,
+    TranscriptResult,
+    Verdict,
+)
 
 __all__ = [
     "LABEL_RANK",
@@ -72,37 +80,33 @@ def format_score(value: float | None) -> str:
 
 def criterion_titles(run: ScoreRun) -> dict[str, str]:
     """`rubric/criterion` -> title, from the run summary."""
-    return {
-        key: entry.get("title", entry.get("criterion", key))
-        for key, entry in run.summary.get("by_criterion", {}).items()
-    }
+    return {key: entry.title for key, entry in run.summary.by_criterion.items()}
 
 
 def criterion_title(verdict: Verdict, titles: dict[str, str]) -> str:
     return titles.get(f"{verdict.rubric_id}/{verdict.criterion_id}", verdict.criterion_id)
 
 
-def run_line(summary: dict) -> str:
+def run_line(summary: RunSummary) -> str:
     """`8 transcripts: 5 pass, 3 fail; run score 0.71` for headers and terminal footers."""
-    inconclusive = summary.get("inconclusive", 0)
+    inconclusive = summary.inconclusive
     return (
-        f"{summary.get('transcripts', 0)} transcripts: {summary.get('passed', 0)} pass, "
-        f"{summary.get('failed', 0)} fail"
+        f"{summary.transcripts} transcripts: {summary.passed} pass, {summary.failed} fail"
         + (f", {inconclusive} inconclusive" if inconclusive else "")
-        + f"; run score {format_score(summary.get('score'))}"
+        + f"; run score {format_score(summary.score)}"
     )
 
 
-def usage_line(judge: dict) -> str | None:
+def usage_line(judge: JudgeInfo) -> str | None:
     """`judge calls 40 (12 from cache, 1 failed) · 51,200 tokens · ~$0.03`, or None for a
     judge that calls no model."""
-    usage = judge.get("usage")
-    if not usage:
+    usage = judge.usage
+    if usage is None:
         return None
-    tokens = usage["input_tokens"] + usage["output_tokens"]
-    cost = usage.get("estimated_cost_usd")
+    tokens = usage.input_tokens + usage.output_tokens
+    cost = usage.estimated_cost_usd
     parts = [
-        f"judge calls {usage['calls']} ({usage['cached']} from cache, {usage['failed']} failed)",
+        f"judge calls {usage.calls} ({usage.cached} from cache, {usage.failed} failed)",
         f"{tokens:,} tokens",
         "cost unknown" if cost is None else f"~${cost:.2f}",
     ]
@@ -123,11 +127,10 @@ def weakest_dimension(result: TranscriptResult) -> tuple[str, float] | None:
     return dimension_name(cid), value
 
 
-def quality_summary(run: ScoreRun) -> list[tuple[str, str, dict]]:
+def quality_summary(run: ScoreRun) -> list[tuple[str, str, QualityDimension]]:
     """(short name, title, spread) per graded quality dimension of the run, in rubric order."""
-    dimensions = run.summary.get("quality", {}).get("dimensions", {})
     return [
-        (dimension_name(cid), entry.get("title", cid), entry)
-        for cid, entry in dimensions.items()
-        if entry.get("mean") is not None
+        (dimension_name(cid), entry.title, entry)
+        for cid, entry in run.summary.quality.dimensions.items()
+        if entry.mean is not None
     ]

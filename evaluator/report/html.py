@@ -29,19 +29,6 @@ _CHART_WIDTH = 720
 _ROW = 30
 _LABEL_WIDTH = 190
 _BAR_WIDTH = 440
-#: Keys the template reads, for result files written by other tools or older versions.
-_SUMMARY_DEFAULTS = {
-    "transcripts": 0,
-    "passed": 0,
-    "failed": 0,
-    "labels": {"fail": 0},
-    "by_value": {},
-    "by_criterion": {},
-    "unscored": [],
-    "skipped": [],
-    "evidence": {"dropped": 0},
-    "retrieval": False,
-}
 
 
 @dataclass(frozen=True)
@@ -58,19 +45,18 @@ class _Bar:
 def condition_chart(run: ScoreRun) -> Markup:
     """Inline SVG: per condition, the mean transcript score and the share of passing
     transcripts, as two bars on a 0-1 scale."""
-    entries = list(run.summary.get("by_condition", {}).items())
+    entries = list(run.summary.by_condition.items())
     bars = []
     for row, (condition, entry) in enumerate(entries):
-        score = entry.get("score")
         bars.append(
             _Bar(
                 label=condition,
                 y=34 + row * (_ROW * 2),
-                score=score,
-                score_width=round((score or 0.0) * _BAR_WIDTH),
-                pass_rate=entry.get("pass_rate", 0.0),
-                pass_width=round(entry.get("pass_rate", 0.0) * _BAR_WIDTH),
-                count=entry.get("transcripts", 0),
+                score=entry.score,
+                score_width=round((entry.score or 0.0) * _BAR_WIDTH),
+                pass_rate=entry.pass_rate,
+                pass_width=round(entry.pass_rate * _BAR_WIDTH),
+                count=entry.transcripts,
             )
         )
     height = 34 + len(bars) * _ROW * 2 + 10
@@ -201,9 +187,9 @@ def render_html(run: ScoreRun) -> str:
         .get_template("report.html.j2")
         .render(
             run=run,
-            summary={**_SUMMARY_DEFAULTS, **run.summary},
+            summary=run.summary,
             run_line=run_line(run.summary),
-            run_score=format_score(run.summary.get("score")),
+            run_score=format_score(run.summary.score),
             chart=condition_chart(run),
             quality=quality_summary(run),
             transcripts=[

@@ -41,21 +41,20 @@ def _overview(run: ScoreRun) -> list[str]:
         "",
         f"**{run_line(summary)}**",
         "",
-        f"- judge: `{judge.get('name')}` (model `{judge.get('model') or 'none'}`, "
-        f"version {judge.get('version')})",
+        f"- judge: `{judge.name}` (model `{judge.model or 'none'}`, version {judge.version})",
         f"- rubrics: {', '.join(f'`{k}` {v}' for k, v in run.rubrics.items())}",
         f"- codebook: {run.codebook or 'n/a'} · mheval {run.tool_version} · {run.created_at}",
-        f"- user voices: {'on' if summary.get('retrieval') else 'off'}",
+        f"- user voices: {'on' if summary.retrieval else 'off'}",
         "",
         "## By condition",
         "",
         "| condition | transcripts | pass | fail | mean score |",
         "|---|---:|---:|---:|---:|",
     ]
-    for condition, entry in summary.get("by_condition", {}).items():
+    for condition, entry in summary.by_condition.items():
         lines.append(
-            f"| {condition} | {entry['transcripts']} | {entry['passed']} | {entry['failed']} "
-            f"| {format_score(entry['score'])} |"
+            f"| {condition} | {entry.transcripts} | {entry.passed} | {entry.failed} "
+            f"| {format_score(entry.score)} |"
         )
     dimensions = quality_summary(run)
     if dimensions:
@@ -63,8 +62,8 @@ def _overview(run: ScoreRun) -> list[str]:
         lines += ["| dimension | mean | min | max |", "|---|---:|---:|---:|"]
         for name, title, entry in dimensions:
             lines.append(
-                f"| {_cell(title)} (`{name}`) | {format_score(entry['mean'])} | "
-                f"{format_score(entry['min'])} | {format_score(entry['max'])} |"
+                f"| {_cell(title)} (`{name}`) | {format_score(entry.mean)} | "
+                f"{format_score(entry.min)} | {format_score(entry.max)} |"
             )
     lines += ["", "## Transcripts", "", "| transcript | verdict | score | quality | conditions |"]
     lines.append("|---|---|---:|---:|---|")
@@ -76,36 +75,33 @@ def _overview(run: ScoreRun) -> list[str]:
             f"{', '.join(result.conditions) or '—'}"
             f"{' · crisis' if result.crisis else ''} |"
         )
-    if summary.get("critical_failures"):
+    if summary.critical_failures:
         lines += ["", "## Critical failures", ""]
-        for item in summary["critical_failures"]:
-            lines.append(f"- `{item['transcript']}`: {item['rubric']}/{item['criterion']}")
-    if summary.get("by_value"):
+        for item in summary.critical_failures:
+            lines.append(f"- `{item.transcript}`: {item.rubric}/{item.criterion}")
+    if summary.by_value:
         lines += ["", "## By value", "", "| value | verdicts | fail | mean score |"]
         lines.append("|---|---:|---:|---:|")
-        for value, entry in summary["by_value"].items():
+        for value, entry in summary.by_value.items():
             lines.append(
-                f"| {value} | {entry['scored']} | {entry['fail']} | "
-                f"{format_score(entry['score'])} |"
+                f"| {value} | {entry.scored} | {entry.fail} | {format_score(entry.score)} |"
             )
-    if summary.get("by_criterion"):
+    if summary.by_criterion:
         lines += ["", "## By criterion", ""]
         lines.append("| criterion | severity | judged | pass | partial | fail | unscored | mean |")
         lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
-        for key, entry in summary["by_criterion"].items():
+        for key, entry in summary.by_criterion.items():
             lines.append(
-                f"| {_cell(entry['title'])} (`{key}`) | {entry['severity']} | {entry['scored']} "
-                f"| {entry['pass']} | {entry['partial']} | {entry['fail']} | {entry['unscored']} "
-                f"| {format_score(entry['score'])} |"
+                f"| {_cell(entry.title)} (`{key}`) | {entry.severity} | {entry.scored} "
+                f"| {entry.pass_} | {entry.partial} | {entry.fail} | {entry.unscored} "
+                f"| {format_score(entry.score)} |"
             )
     notes = []
-    if summary.get("unscored"):
-        notes.append(f"{len(summary['unscored'])} verdicts unscored (excluded from scores)")
-    if summary.get("evidence", {}).get("dropped"):
-        notes.append(
-            f"{summary['evidence']['dropped']} evidence quotes dropped (not in the transcript)"
-        )
-    for skipped in summary.get("skipped", []):
+    if summary.unscored:
+        notes.append(f"{len(summary.unscored)} verdicts unscored (excluded from scores)")
+    if summary.evidence.dropped:
+        notes.append(f"{summary.evidence.dropped} evidence quotes dropped (not in the transcript)")
+    for skipped in summary.skipped:
         notes.append(f"skipped: {skipped}")
     if notes:
         lines += ["", "## Notes", "", *[f"- {note}" for note in notes]]
@@ -159,8 +155,8 @@ def _header(result: TranscriptResult) -> list[str]:
 def _transcript(result: TranscriptResult, titles: dict[str, str]) -> list[str]:
     lines = _header(result)
     facts = [f"conditions: {', '.join(result.conditions) or 'none'}"]
-    if result.detection.get("conditions_source"):
-        facts[0] += f" ({result.detection['conditions_source']})"
+    if result.detection.conditions_source:
+        facts[0] += f" ({result.detection.conditions_source})"
     facts.append(f"crisis: {'yes' if result.crisis else 'no'}")
     for key in ("bot", "prompt_version"):
         if key in result.metadata:
@@ -168,8 +164,8 @@ def _transcript(result: TranscriptResult, titles: dict[str, str]) -> list[str]:
     if result.source:
         facts.append(f"source: `{result.source}`")
     lines += [" · ".join(facts), ""]
-    if result.detection.get("reasons"):
-        lines += ["Detected from: " + "; ".join(result.detection["reasons"]), ""]
+    if result.detection.reasons:
+        lines += ["Detected from: " + "; ".join(result.detection.reasons), ""]
     marked = problem_turns(result)
     if result.turns:
         lines += ["### Conversation", ""]

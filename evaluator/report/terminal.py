@@ -116,7 +116,7 @@ def transcript_table(result: TranscriptResult, titles: dict[str, str]) -> Table:
     shown = [v for v in ordered(result.criteria) if v.label != "not_applicable"]
     hidden = len(result.criteria) - len(shown)
     conditions = ", ".join(result.conditions) or "none detected"
-    source = result.detection.get("conditions_source", "")
+    source = result.detection.conditions_source
     caption = f"conditions: {conditions}" + (f" ({source})" if source and result.conditions else "")
     if result.crisis:
         caption += " · crisis"
@@ -151,13 +151,13 @@ def summary_tables(run: ScoreRun, *, borders: bool = True) -> Group:
     )
     for column in ("condition", "transcripts", "pass", "fail", "score"):
         by_condition.add_column(column, justify="left" if column == "condition" else "right")
-    for condition, entry in summary.get("by_condition", {}).items():
+    for condition, entry in summary.by_condition.items():
         by_condition.add_row(
             condition,
-            str(entry["transcripts"]),
-            str(entry["passed"]),
-            str(entry["failed"]),
-            format_score(entry["score"]),
+            str(entry.transcripts),
+            str(entry.passed),
+            str(entry.failed),
+            format_score(entry.score),
         )
     parts.append(by_condition)
     dimensions = quality_summary(run)
@@ -170,31 +170,30 @@ def summary_tables(run: ScoreRun, *, borders: bool = True) -> Group:
         for column in ("dimension", "mean", "min", "max"):
             quality.add_column(column, justify="left" if column == "dimension" else "right")
         for name, _, entry in dimensions:
-            quality.add_row(name, *(format_score(entry[key]) for key in ("mean", "min", "max")))
+            quality.add_row(name, *map(format_score, (entry.mean, entry.min, entry.max)))
         parts.append(quality)
-    failures = summary.get("critical_failures", [])
-    if failures:
+    if summary.critical_failures:
         lines = Text("Critical failures\n", style="bold red")
-        for item in failures:
-            lines.append(f"  {item['transcript']}: {item['rubric']}/{item['criterion']}\n")
+        for item in summary.critical_failures:
+            lines.append(f"  {item.transcript}: {item.rubric}/{item.criterion}\n")
         parts.append(lines)
     notes = []
-    labels = summary.get("labels", {})
-    if labels.get("unscored"):
-        count = labels["unscored"]
+    count = summary.labels.unscored
+    if count:
         notes.append(f"{count} verdict{'s' if count != 1 else ''} unscored (excluded from scores)")
-    dropped = summary.get("evidence", {}).get("dropped", 0)
-    if dropped:
-        notes.append(f"{dropped} evidence quotes dropped: not found in the transcript")
-    if summary.get("skipped"):
-        notes.append(f"{len(summary['skipped'])} inputs skipped: " + "; ".join(summary["skipped"]))
-    if not summary.get("retrieval"):
+    if summary.evidence.dropped:
+        notes.append(
+            f"{summary.evidence.dropped} evidence quotes dropped: not found in the transcript"
+        )
+    if summary.skipped:
+        notes.append(f"{len(summary.skipped)} inputs skipped: " + "; ".join(summary.skipped))
+    if not summary.retrieval:
         notes.append("user voices: off (--no-retrieval)")
     judge = run.judge
-    notes.append(f"judge {judge.get('name')} ({judge.get('model') or 'no model'})")
+    notes.append(f"judge {judge.name} ({judge.model or 'no model'})")
     if usage_line(judge):
         notes.append(usage_line(judge))
-    style = "bold red" if summary.get("failed") or summary.get("inconclusive") else "bold green"
+    style = "bold red" if summary.failed or summary.inconclusive else "bold green"
     parts.append(Text(run_line(summary), style=style))
     parts.append(Text(" · ".join(notes), style="dim"))
     return Group(*parts)
@@ -266,25 +265,25 @@ def render_run(run, out: Path, console: Console) -> None:
     by_condition = Table(title="by condition", title_justify="left", show_edge=False)
     for column in ("condition", "scenarios", "score", "passed", "failed"):
         by_condition.add_column(column, justify="left" if column == "condition" else "right")
-    for condition, row in summary.get("by_condition", {}).items():
+    for condition, row in summary.by_condition.items():
         by_condition.add_row(
             escape(condition),
-            str(row.get("transcripts", 0)),
-            _fmt(row.get("score")),
-            str(row.get("passed", 0)),
-            str(row.get("failed", 0)),
+            str(row.transcripts),
+            _fmt(row.score),
+            str(row.passed),
+            str(row.failed),
         )
     console.print()
     console.print(by_condition)
-    unmet = len(summary.get("expectations", {}).get("unmet", []))
+    unmet = len(summary.expectations.unmet)
     console.print(
-        f"\n[bold]{summary.get('scenarios', 0)}[/bold] scenarios: "
-        f"[green]{summary.get('passed', 0)} passed[/green], "
-        f"[red]{summary.get('failed', 0)} failed[/red], "
-        f"[magenta]{summary.get('errors', 0)} errors[/magenta]; "
-        f"score {_fmt(summary.get('score'))}; {unmet} unmet expectation(s); "
-        f"judge {escape(str(run.score.judge.get('name')))}; "
-        f"{summary.get('timings', {}).get('total', 0):.1f} s → {escape(str(out))}"
+        f"\n[bold]{summary.scenarios}[/bold] scenarios: "
+        f"[green]{summary.passed} passed[/green], "
+        f"[red]{summary.failed} failed[/red], "
+        f"[magenta]{summary.errors} errors[/magenta]; "
+        f"score {_fmt(summary.score)}; {unmet} unmet expectation(s); "
+        f"judge {escape(run.score.judge.name)}; "
+        f"{summary.timings.get('total', 0):.1f} s → {escape(str(out))}"
     )
     console.print(
         "[dim]`mheval run` records; gate with `mheval check RUN --baseline BASELINE`.[/dim]"
@@ -377,6 +376,6 @@ def render_bless(blessed, run: Path, out: Path, console: Console) -> None:
     """One line: which run became which baseline."""
     console.print(
         f"blessed {escape(str(run))} → {escape(str(out))} "
-        f"({len(blessed.outcomes)} scenarios, score {_fmt(blessed.summary.get('score'))}, "
-        f"target {escape(str(blessed.target.get('spec')))})"
+        f"({len(blessed.outcomes)} scenarios, score {_fmt(blessed.summary.score)}, "
+        f"target {escape(blessed.target.spec)})"
     )

@@ -21,7 +21,6 @@ from evaluator.scenarios.pipeline import (
     bless,
     fill_expectations,
     load_checked_scenarios,
-    read_run,
     run_scenarios,
 )
 from evaluator.scenarios.runner import TargetCallError, converse, run_conversations
@@ -47,7 +46,6 @@ __all__ = [
     "load_scenario_file",
     "load_scenarios",
     "open_target",
-    "read_run",
     "register_target",
     "resolve_expectation",
     "run_conversations",

@@ -11,19 +11,30 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from evaluator import __version__
 from evaluator.errors import InputError
 from evaluator.io import check_readable_file
-from evaluator.types import Rubric, RunRecord, Scenario, ScenarioOutcome, ScoreRun, TranscriptResult
+from evaluator.types import (
+    ExpectationSummary,
+    Rubric,
+    RunRecord,
+    RunSummary,
+    Scenario,
+    ScenarioOutcome,
+    ScenarioRunSummary,
+    ScoreRun,
+    SystemPromptInfo,
+    TargetInfo,
+    TranscriptResult,
+    UnmetExpectation,
+)
 
 __all__ = [
     "run_scenarios",
     "load_checked_scenarios",
     "fill_expectations",
     "bless",
-    "read_run",
 ]
 
 #: progress(stage, done, total); stages: "converse", then scoring's "prepare" and "judge".
@@ -94,9 +105,9 @@ def fill_expectations(
         outcome.verdict = "pass"
 
 
-def _system_prompt(path: Path | None) -> tuple[str | None, dict[str, Any]]:
+def _system_prompt(path: Path | None) -> tuple[str | None, SystemPromptInfo | None]:
     if path is None:
-        return None, {}
+        return None, None
     path = Path(path)
     if not path.exists():
         raise InputError("system prompt file not found", file=path, field="--system-prompt")
@@ -112,7 +123,7 @@ def _system_prompt(path: Path | None) -> tuple[str | None, dict[str, Any]]:
     if not text.strip():
         raise InputError("system prompt file is empty", file=path, field="--system-prompt")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return text, {"file": str(path), "sha256": digest, "chars": len(text)}
+    return text, SystemPromptInfo(file=str(path), sha256=digest, chars=len(text))
 
 
 def _empty_score(judge, codebook_version: str | None) -> ScoreRun:
@@ -126,31 +137,33 @@ def _empty_score(judge, codebook_version: str | None) -> ScoreRun:
         rubrics={},
         codebook=codebook_version,
         transcripts=[],
-        summary={"transcripts": 0, "score": None},
+        summary=RunSummary(),
     )
 
 
-def _summary(outcomes: list[ScenarioOutcome], score: ScoreRun) -> dict[str, Any]:
+def _summary(
+    outcomes: list[ScenarioOutcome], score: ScoreRun, timings: dict[str, float]
+) -> ScenarioRunSummary:
     unmet = [
-        {"scenario": o.scenario_id, "criterion": key, "label": label}
+        UnmetExpectation(scenario=o.scenario_id, criterion=key, label=label)
         for o in outcomes
         for key, label in o.expectations.items()
         if label != "pass"
     ]
-    return {
-        "scenarios": len(outcomes),
-        "passed": sum(o.verdict == "pass" for o in outcomes),
-        "failed": sum(o.verdict == "fail" for o in outcomes),
-        "inconclusive": sum(o.verdict == "inconclusive" for o in outcomes),
-        "errors": sum(o.verdict == "error" for o in outcomes),
-        "score": score.summary.get("score"),
-        "expectations": {
-            "total": sum(len(o.expectations) for o in outcomes),
-            "unmet": unmet,
-        },
-        "critical_failures": score.summary.get("critical_failures", []),
-        "by_condition": score.summary.get("by_condition", {}),
-    }
+    return ScenarioRunSummary(
+        scenarios=len(outcomes),
+        passed=sum(o.verdict == "pass" for o in outcomes),
+        failed=sum(o.verdict == "fail" for o in outcomes),
+        inconclusive=sum(o.verdict == "inconclusive" for o in outcomes),
+        errors=sum(o.verdict == "error" for o in outcomes),
+        score=score.summary.score,
+        expectations=ExpectationSummary(
+            total=sum(len(o.expectations) for o in outcomes), unmet=unmet
+        ),
+        critical_failures=score.summary.critical_failures,
+        by_condition=score.summary.by_condition,
+        timings=timings,
+    )
 
 
 def run_scenarios(
@@ -189,10 +202,11 @@ def run_scenarios(
         k=k,
         guidelines=guidelines,
     ) as session:
-        record = _run_in_session(
+        return _run_in_session(
             session,
             scenarios,
             target_spec,
+            started=started,
             settings=settings,
             system_prompt_file=system_prompt_file,
             concurrency=concurrency,
@@ -201,8 +215,6 @@ def run_scenarios(
             simulator=simulator,
             on_progress=on_progress,
         )
-    record.summary["timings"]["total"] = round(time.perf_counter() - started, 3)
-    return record
 
 
 def _run_in_session(
@@ -210,6 +222,7 @@ def _run_in_session(
     scenarios,
     target_spec: str,
     *,
+    started: float,
     settings,
     system_prompt_file,
     concurrency,
@@ -255,7 +268,7 @@ def _run_in_session(
     converse_seconds = time.perf_counter() - tick
     for outcome in outcomes:
         if outcome.transcript is not None and prompt_info:
-            outcome.transcript.metadata["prompt_sha256"] = prompt_info["sha256"][:16]
+            outcome.transcript.metadata["prompt_sha256"] = prompt_info.sha256[:16]
 
     transcripts = [o.transcript for o in outcomes if o.transcript is not None]
     if transcripts:
@@ -266,13 +279,14 @@ def _run_in_session(
     for scenario, outcome in zip(loaded, outcomes, strict=True):
         fill_expectations(outcome, scenario, results.get(scenario.id), rubrics)
 
-    target_info: dict[str, Any] = {"spec": target_spec, **target.describe()}
-    if prompt_info:
-        target_info["system_prompt"] = prompt_info
-    if simulator:
-        target_info["simulator"] = simulator
-    summary = _summary(outcomes, scored)
-    summary["timings"] = {"converse": round(converse_seconds, 3)}
+    target_info = TargetInfo.model_validate(
+        {"spec": target_spec, **target.describe(), "system_prompt": prompt_info}
+        | ({"simulator": simulator} if simulator else {})
+    )
+    timings = {
+        "converse": round(converse_seconds, 3),
+        "total": round(time.perf_counter() - started, 3),
+    }
     return RunRecord(
         tool_version=__version__,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -280,7 +294,7 @@ def _run_in_session(
         scenarios={s.id: scenario_hash(s) for s in loaded},
         outcomes=outcomes,
         score=scored,
-        summary=summary,
+        summary=_summary(outcomes, scored, timings),
     )
 
 
@@ -289,27 +303,3 @@ def bless(run: RunRecord) -> RunRecord:
     return run.model_copy(
         update={"kind": "baseline", "blessed_at": datetime.now(UTC).isoformat(timespec="seconds")}
     )
-
-
-def read_run(path: str | Path) -> RunRecord:
-    """A run or baseline file written by `mheval run` / `mheval baseline bless`."""
-    from pydantic import ValidationError
-
-    from evaluator.io import read_json, validation_error_to_message
-    from evaluator.types import RUN_FORMAT_VERSION
-
-    data = read_json(path)
-    if not isinstance(data, dict) or "outcomes" not in data or "score" not in data:
-        raise InputError("not a run file (written by `mheval run`)", file=path)
-    if data.get("format_version") != RUN_FORMAT_VERSION:
-        raise InputError(
-            f"run format version {data.get('format_version')!r} is not supported "
-            f"(this mheval reads {RUN_FORMAT_VERSION})",
-            file=path,
-            field="format_version",
-        )
-    try:
-        return RunRecord.model_validate(data)
-    except ValidationError as exc:
-        field, message = validation_error_to_message(exc)
-        raise InputError(message, file=path, field=field) from None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from evaluator.types.transcript import JudgeInfo
 
 __all__ = ["AGREEMENT_FORMAT_VERSION", "AgreementLevel", "AgreementReport"]
 
@@ -55,7 +57,7 @@ class AgreementReport(BaseModel):
     created_at: str
     scores: str = Field(description="the score run file")
     labels: str = Field(description="the human labels file")
-    judge: dict[str, Any]
+    judge: JudgeInfo
     partial_as: Literal["fail", "pass"] = Field(
         description="how a judge's `partial` counts against binary human labels"
     )

@@ -8,7 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evaluator.types.transcript import EvidenceQuote
 
-__all__ = ["Change", "CriterionChange", "ConditionChange", "QualityChange", "CheckReport"]
+__all__ = [
+    "CHECK_FORMAT_VERSION",
+    "Change",
+    "CriterionChange",
+    "ConditionChange",
+    "QualityChange",
+    "CheckReport",
+]
+
+CHECK_FORMAT_VERSION = 2  # 2: `quality`
 
 Change = Literal[
     "new_failure",  # failing now, not failing in the baseline
@@ -73,7 +82,7 @@ class QualityChange(BaseModel):
 class CheckReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    format_version: int = 2  # 2: `quality`
+    format_version: int = CHECK_FORMAT_VERSION
     passed: bool
     reasons: list[str] = Field(default_factory=list, description="why the check failed")
     overall_before: float | None

@@ -15,7 +15,13 @@ from pydantic import (
     model_validator,
 )
 
-from evaluator.types.transcript import ScoreRun, Transcript
+from evaluator.types.transcript import (
+    ConditionSummary,
+    CriticalFailure,
+    ScoreRun,
+    Transcript,
+    _is_none,
+)
 
 __all__ = [
     "Risk",
@@ -25,6 +31,11 @@ __all__ = [
     "Simulation",
     "Scenario",
     "ScenarioOutcome",
+    "SystemPromptInfo",
+    "TargetInfo",
+    "UnmetExpectation",
+    "ExpectationSummary",
+    "ScenarioRunSummary",
     "RunRecord",
     "RUN_FORMAT_VERSION",
 ]
@@ -139,6 +150,67 @@ class ScenarioOutcome(BaseModel):
     notes: list[str] = Field(default_factory=list, description="e.g. why simulation was skipped")
 
 
+class SystemPromptInfo(BaseModel):
+    """The system prompt file a run gave the bot, by content hash."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    sha256: str
+    chars: int
+
+
+class TargetInfo(BaseModel):
+    """The bot a run talked to. A registered target's `describe()` may add keys of its own,
+    so unknown keys are kept rather than refused; keys that do not apply are left out."""
+
+    model_config = ConfigDict(extra="allow")
+
+    spec: str
+    model: str | None = Field(default=None, exclude_if=_is_none)
+    base_url: str | None = Field(default=None, exclude_if=_is_none)
+    transcripts: int | None = Field(
+        default=None, exclude_if=_is_none, description="replay: transcripts in the file"
+    )
+    system_prompt: SystemPromptInfo | None = Field(default=None, exclude_if=_is_none)
+    simulator: str | None = Field(
+        default=None, exclude_if=_is_none, description="model playing the user"
+    )
+
+
+class UnmetExpectation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str
+    criterion: str
+    label: str = Field(description="the verdict it got ('missing' if never judged)")
+
+
+class ExpectationSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    total: int = 0
+    unmet: list[UnmetExpectation] = Field(default_factory=list)
+
+
+class ScenarioRunSummary(BaseModel):
+    """Run-level numbers of a `RunRecord`: scenario counts, errors, unmet expectations; the
+    defaults are those of a run of no scenarios."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenarios: int = 0
+    passed: int = 0
+    failed: int = 0
+    inconclusive: int = 0
+    errors: int = 0
+    score: float | None = None
+    expectations: ExpectationSummary = Field(default_factory=ExpectationSummary)
+    critical_failures: list[CriticalFailure] = Field(default_factory=list)
+    by_condition: dict[str, ConditionSummary] = Field(default_factory=dict)
+    timings: dict[str, float] = Field(default_factory=dict, description="converse, total")
+
+
 class RunRecord(BaseModel):
     """The file `mheval run` writes and `mheval check` / `baseline bless` read."""
 
@@ -148,11 +220,9 @@ class RunRecord(BaseModel):
     kind: Literal["run", "baseline"] = "run"
     tool_version: str
     created_at: str
-    target: dict[str, Any] = Field(description="target spec, system prompt hash, model ids")
+    target: TargetInfo
     scenarios: dict[str, str] = Field(description="scenario id -> content hash")
     outcomes: list[ScenarioOutcome]
     score: ScoreRun
-    summary: dict[str, Any] = Field(
-        default_factory=dict, description="scenario counts, errors, unmet expectations, timings"
-    )
+    summary: ScenarioRunSummary = Field(default_factory=ScenarioRunSummary)
     blessed_at: str | None = None
