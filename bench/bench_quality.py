@@ -268,6 +268,9 @@ def speed(session, transcripts, rubrics_without_quality) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--rated-only", action="store_true", help="only the rated set (bench/data/quality)"
+    )
     args = parser.parse_args()
     setup_offline_env()
     from evaluator.scoring import open_session
@@ -275,8 +278,11 @@ def main() -> int:
 
     figures: dict = {}
     with open_session(Settings(), judge="local", retrieval=False) as session:
-        figures["mibot"] = mibot_report(session)
         figures["rated"] = rated_report(session)
+        if args.rated_only:
+            _print_rated(figures["rated"])
+            return 0
+        figures["mibot"] = mibot_report(session)
         conversations = _read_jsonl(MIBOT / "transcripts.jsonl")
         transcripts = [Transcript(id=c["id"], turns=c["turns"]) for c in conversations]
         without = {
@@ -293,7 +299,14 @@ def main() -> int:
         spread = mibot["spread"].get(name, {})
         extra = f"  spread {spread}" if spread else ""
         print(f"    {name:28s} {_fmt(triple)}{extra}")
-    rated = figures["rated"]
+    _print_rated(figures["rated"])
+    print(f"Speed (warm): {figures['speed']}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    return 0
+
+
+def _print_rated(rated: dict | None) -> None:
     if rated:
         print(f"Rated set: {rated['n']} conversations, verdicts {rated['verdicts']}")
         print(f"  mean quality score by written level: {rated['by_version']}")
@@ -306,10 +319,6 @@ def main() -> int:
             print(f"  coder-coder rho on {agreement['n']} double-rated conversations:")
             for name, triple in agreement["rho"].items():
                 print(f"    {name:28s} {_fmt(triple)}")
-    print(f"Speed (warm): {figures['speed']}")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
-    return 0
 
 
 if __name__ == "__main__":
