@@ -15,7 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from evaluator.judges.behaviours import VALIDATION, _content_words, _Embedder, split_sentences
+from evaluator.judges.behaviours import (
+    VALIDATION,
+    _content_words,
+    sentence_embedder,
+    split_sentences,
+)
 from evaluator.types import QUALITY_DIMENSIONS, Transcript
 
 __all__ = ["DimensionGrade", "QualityGrader"]
@@ -148,7 +153,7 @@ class QualityGrader:
     detector's memo, so grading after detection costs little."""
 
     def __init__(self) -> None:
-        self._embedder = _Embedder()
+        self._embedder = sentence_embedder()
 
     def warm(self, transcripts: list[Transcript]) -> None:
         """Embed every sentence of many transcripts in one batch (one by one is ~20x slower)."""

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from evaluator.embeddings import MODEL_NAME
+from evaluator.embeddings import MODEL_NAME, Embedder
 from evaluator.errors import ConfigError
 from evaluator.mine.base import derive_post_labels, register_annotator
 from evaluator.mine.codebook import codebook_version, load_codebook
@@ -37,7 +37,6 @@ from evaluator.mine.local_model import (
     EMBEDDING_CACHE,
     LABELLED_ENV,
     WEIGHTS_FILE,
-    Embedder,
     LabelledPost,
     LabelModel,
     LinearModel,
@@ -46,6 +45,7 @@ from evaluator.mine.local_model import (
     load_written,
     read_weights,
     save_weights,
+    training_embedder,
 )
 from evaluator.types import Annotation, AnnotatorInfo, Codebook, Impact, Post
 
@@ -332,7 +332,7 @@ class LocalAnnotator:
         if self._embed is not None:
             return self._embed
         if self._fresh is None:
-            self._fresh = Embedder(cache_file=None)
+            self._fresh = Embedder()
         return self._fresh
 
     def _widths(self) -> dict[str, int]:
@@ -484,15 +484,15 @@ class LocalAnnotator:
         if scorer is None:
             rows, quotes, targets = self._impact_examples(labelled)
             if len(set(targets)) == 2:
-                features = np.hstack([embed(quotes), np.array(rows, dtype="float32")])
+                features = np.hstack([embed.encode(quotes), np.array(rows, dtype="float32")])
                 scorer = LinearModel.fit(features, targets, _IMPACT_C)
         models: dict = {"impact": scorer}
         written = load_written()
         for kind in ("perspectives", "values", "sentiments"):
             examples, priors = self._label_examples(kind, labelled, written)
             texts = [text for text, _, _ in examples]
-            contexts = embed([context for _, _, context in examples])
-            features = self._label_features(kind, texts, embed(texts), contexts)
+            contexts = embed.encode([context for _, _, context in examples])
+            features = self._label_features(kind, texts, embed.encode(texts), contexts)
             targets = [label for _, label, _ in examples]
             models[kind] = LabelModel.fit(features, targets, priors, _LABEL_C)
         return models
@@ -503,7 +503,7 @@ class LocalAnnotator:
         if self._models is not None:
             return self._models
         if self._weights_file is None:
-            models = self.fit_models(self._labelled, self._embed or Embedder())
+            models = self.fit_models(self._labelled, self._embed or training_embedder())
         else:
             models = self._refit()
             save_weights(self._weights_file, models, self._meta(self._provenance))
@@ -516,7 +516,9 @@ class LocalAnnotator:
         directory = labelled_dir()
         if directory is not None:
             cache = directory / EMBEDDING_CACHE.name
-            return self.fit_models(load_labelled(directory), self._embed or Embedder(cache))
+            return self.fit_models(
+                load_labelled(directory), self._embed or training_embedder(cache)
+            )
         from evaluator.embeddings import model_info
 
         scorer = None
@@ -534,7 +536,7 @@ class LocalAnnotator:
                 "products, relevance cues and perspective and sentiment cues as shipped",
                 field=LABELLED_ENV,
             )
-        return self.fit_models([], self._embed or Embedder(), scorer=scorer)
+        return self.fit_models([], self._embed or training_embedder(), scorer=scorer)
 
     # ----- public -------------------------------------------------------------------------
     def annotate(self, posts: Sequence[Post]) -> list[Annotation]:
@@ -545,7 +547,7 @@ class LocalAnnotator:
         readings = [self._read(post) for post in posts]
         per_post = [sentences for sentences, _ in readings]
         flat = [sentence for sentences in per_post for sentence in sentences]
-        embeddings = self._embedder()([s.quote for s in flat])
+        embeddings = self._embedder().encode([s.quote for s in flat])
         if flat and models["impact"] is not None:
             features = np.hstack([embeddings, np.array([s.features for s in flat], "float32")])
             impact_p = models["impact"].predict_proba(features)[:, 1]
@@ -565,7 +567,7 @@ class LocalAnnotator:
             keep = [rows[0]] + [r for r in rows[1:] if impact_p[r] >= self.impact_threshold]
             chosen_rows.append(sorted(keep[:_MAX_IMPACTS], key=lambda r: flat[r].start))
         relevant = [n for n, rows in enumerate(chosen_rows) if rows]
-        post_vectors = self._embedder()([_context(posts[n]) for n in relevant])
+        post_vectors = self._embedder().encode([_context(posts[n]) for n in relevant])
         post_of_row = [i for i, n in enumerate(relevant) for _ in chosen_rows[n]]
         all_rows = [r for rows in chosen_rows for r in rows]
         labelled_rows = self._label(
