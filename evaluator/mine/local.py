@@ -23,6 +23,7 @@ How a post is read:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -417,9 +418,7 @@ class LocalAnnotator:
 
         extra = [self._cue_counts(kind, text) for text in texts]
         if kind == "sentiments":
-            from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-            vader = SentimentIntensityAnalyzer()
+            vader = _vader()
             for row, text in zip(extra, texts, strict=True):
                 row.append(vader.polarity_scores(_mask_conditions(text))["compound"])
         return np.hstack(
@@ -629,6 +628,14 @@ class LocalAnnotator:
                 )
             )
         return results
+
+
+@functools.cache
+def _vader():
+    """VADER's analyser; building it reads its lexicon (~50 ms), so once per process."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
 
 
 def _context(post: Post) -> str:
