@@ -35,8 +35,8 @@ from evaluator.config import Settings, setup_offline_env  # noqa: E402
 setup_offline_env()
 
 from evaluator import __version__  # noqa: E402
+from evaluator.embeddings import load_model  # noqa: E402
 from evaluator.index import Embedder, Retriever, VectorStore, build_index, model_info  # noqa: E402
-from evaluator.index.embeddings import load_model  # noqa: E402
 from evaluator.types.index import IndexManifest  # noqa: E402
 
 CONDITIONS = ["general", "depressive", "anxiety", "bipolar", "schizophrenia_spectrum", "adhd",
@@ -161,7 +161,7 @@ def bench_shipped(args, tmp: Path) -> list[str]:
     again = build_index(bench)
     lines.append(f"- re-run with nothing changed: {again.seconds:.2f} s")
 
-    embedder = Embedder(None)
+    embedder = Embedder()
     texts = [s for _, _, s in real_sentences(corpus, args.encode, args.seed + 1)]
     tick = time.perf_counter()
     embedder.encode(texts)

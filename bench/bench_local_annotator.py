@@ -35,10 +35,10 @@ from evaluator.metrics import Counts, binary_counts, cohen_kappa  # noqa: E402
 from evaluator.mine.local import LocalAnnotator  # noqa: E402
 from evaluator.mine.local_model import (  # noqa: E402
     LABELLED_DIR,
-    Embedder,
     LabelledPost,
     load_labelled,
     post_from_row,
+    training_embedder,
 )
 
 DEV = ROOT / "bench" / "data" / "mine_dev"
@@ -163,7 +163,7 @@ def cross_validate(
 ) -> None:
     """Pooled k-fold scores; with `tune`, one threshold at a time over GRID (coordinate search).
     Posts in `unscored` (a batch picked by keyword, not at random) are trained on, not scored."""
-    embedder = Embedder(remember=True)
+    embedder = training_embedder(remember=True)
     order = sorted(range(len(labelled)), key=lambda i: hash_id(labelled[i].post.id))
     fold_of = {index: rank % folds for rank, index in enumerate(order)}
     annotators = []

@@ -20,10 +20,10 @@ from evaluator.mine.local import LocalAnnotator  # noqa: E402
 from evaluator.mine.local_model import (  # noqa: E402
     LABELLED_DIR,
     WEIGHTS_FILE,
-    Embedder,
     load_labelled,
     save_weights,
     training_digest,
+    training_embedder,
 )
 
 
@@ -31,7 +31,7 @@ def main() -> None:
     started = time.perf_counter()
     labelled = load_labelled(LABELLED_DIR)
     annotator = LocalAnnotator(labelled=labelled)
-    embed = Embedder()
+    embed = training_embedder()
     missing = len(set(embed.missing(annotator.training_texts())))
     if missing:
         print(f"{missing} training texts are not in the embedding cache; embedding them now")

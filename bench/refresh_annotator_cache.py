@@ -16,13 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from evaluator.mine.local import LocalAnnotator  # noqa: E402
-from evaluator.mine.local_model import EMBEDDING_CACHE, Embedder  # noqa: E402
+from evaluator.mine.local_model import (  # noqa: E402
+    EMBEDDING_CACHE,
+    save_training_cache,
+    training_embedder,
+)
 
 
 def main() -> None:
     started = time.perf_counter()
     texts = LocalAnnotator().training_texts()
-    count = Embedder().save_to(EMBEDDING_CACHE, texts)
+    count = save_training_cache(EMBEDDING_CACHE, texts, training_embedder())
     size = EMBEDDING_CACHE.stat().st_size / 1e6
     elapsed = time.perf_counter() - started
     print(f"{count} texts -> {EMBEDDING_CACHE} ({size:.1f} MB) in {elapsed:.0f}s")

@@ -14,13 +14,13 @@ from evaluator.errors import ConfigError, InputError
 from evaluator.mine.local_model import (
     LABELLED_DIR,
     WEIGHTS_FILE,
-    Embedder,
     LabelModel,
     LinearModel,
     load_labelled,
     read_weights,
     save_weights,
     training_digest,
+    training_embedder,
 )
 
 
@@ -91,7 +91,7 @@ def test_embedding_cache_covers_every_training_text():
     """A stale cache would make every `mheval mine` start embed thousands of sentences."""
     from evaluator.mine.local import LocalAnnotator
 
-    missing = Embedder().missing(LocalAnnotator().training_texts())
+    missing = training_embedder().missing(LocalAnnotator().training_texts())
     assert not missing, f"{len(missing)} texts missing: run python bench/refresh_annotator_cache.py"
 
 
@@ -102,8 +102,8 @@ def test_cached_vectors_match_the_model(tmp_path):
 
     labelled = [item for item in load_labelled() if item.gold.impacts][:3]
     texts = [item.gold.impacts[0].supporting_quote for item in labelled]
-    cached = Embedder()(texts)
-    fresh = Embedder(cache_file=tmp_path / "none.npz")(texts)
+    cached = training_embedder().encode(texts)
+    fresh = training_embedder(cache_file=tmp_path / "none.npz").encode(texts)
     assert np.allclose(cached, fresh, atol=2e-3)
 
 
@@ -163,12 +163,12 @@ def test_weights_predict_as_sklearn_does_on_real_posts():
     items = load_labelled()[::10]
     sentences = [(item.post, s) for item in items for s in annotator._read(item.post)[0]]
     assert len(sentences) > 200
-    embed = Embedder()
-    quotes = embed([s.quote for _, s in sentences])
+    embed = training_embedder()
+    quotes = embed.encode([s.quote for _, s in sentences])
     rows = np.hstack([quotes, np.array([s.features for _, s in sentences], "float32")])
     impact = models["impact"]
     assert np.array_equal(impact.predict_proba(rows), _sklearn(impact).predict_proba(rows))
-    contexts = embed([_context(post) for post, _ in sentences])
+    contexts = embed.encode([_context(post) for post, _ in sentences])
     texts = [s.quote for _, s in sentences]
     for kind in ("perspectives", "values", "sentiments"):
         features = annotator._label_features(kind, texts, quotes, contexts)

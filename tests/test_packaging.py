@@ -10,10 +10,10 @@ import pytest
 
 from evaluator import config
 from evaluator.config import Settings, cache_root, load_settings, project_root, writable_output
+from evaluator.embeddings import NpzCache, model_info, text_hash
 from evaluator.errors import InputError
 from evaluator.examples import copy_examples
 from evaluator.index import load_items
-from evaluator.index.embeddings import ShippedVectors, model_info, text_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,7 +106,7 @@ def test_shipped_voice_vectors_cover_every_shipped_voice():
     vectors, a user's first `score` encodes the missing voices (minutes for thousands)."""
     settings = Settings()
     items, _ = load_items(settings.annotations, settings.corpus)
-    shipped = ShippedVectors(settings.voice_embeddings, model_info())
+    shipped = NpzCache(settings.voice_embeddings, model_info())
     missing = {item.quote for item in items if text_hash(item.quote) not in shipped}
     assert not missing, f"{len(missing)} shipped voices lack a vector, e.g. {sorted(missing)[0]!r}"
 
@@ -117,12 +117,12 @@ def test_shipped_vectors_round_trip_and_another_models_file_is_ignored(tmp_path)
     vectors = {text_hash(f"text {n}"): rng.normal(size=model.dim) for n in range(5)}
     vectors = {h: (v / np.linalg.norm(v)).astype(np.float32) for h, v in vectors.items()}
     path = tmp_path / "vectors.npz"
-    ShippedVectors.write(path, vectors, model)
-    found = ShippedVectors(path, model).get_many([*vectors, text_hash("unknown")])
+    NpzCache.write(path, vectors, model)
+    found = NpzCache(path, model).get_many([*vectors, text_hash("unknown")])
     assert set(found) == set(vectors)
     for key, vector in found.items():
         assert np.isclose(np.linalg.norm(vector), 1.0, atol=1e-5)
         assert float(vector @ vectors[key]) > 0.9999
     other = model.model_copy(update={"hash": "sha256:0000000000000000"})
-    assert not ShippedVectors(path, other).get_many(list(vectors))
-    assert not ShippedVectors(tmp_path / "absent.npz", model).get_many(list(vectors))
+    assert not NpzCache(path, other).get_many(list(vectors))
+    assert not NpzCache(tmp_path / "absent.npz", model).get_many(list(vectors))

@@ -3,8 +3,8 @@
 Heavy libraries (sentence-transformers, chromadb) load inside the functions that use them.
 """
 
+from evaluator.embeddings import Embedder, model_info
 from evaluator.index.build import build_index, index_status, load_items
-from evaluator.index.embeddings import Embedder, model_info
 from evaluator.index.retrieval import Retriever, mmr_select
 from evaluator.index.store import VectorStore
 

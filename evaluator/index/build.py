@@ -32,8 +32,9 @@ from pydantic import ValidationError
 
 from evaluator import __version__
 from evaluator.config import Settings
+from evaluator.embeddings import NpzCache, model_info, text_hash
 from evaluator.errors import CorpusIndexError, InputError
-from evaluator.index.embeddings import Embedder, ShippedVectors, model_info, text_hash
+from evaluator.index.embeddings import build_embedder
 from evaluator.index.store import VOICES_PREFIX, VectorStore
 from evaluator.io import file_sha256, iter_jsonl, validation_error_to_message
 from evaluator.types import Annotation, Post
@@ -148,12 +149,11 @@ def write_voice_embeddings(settings: Settings, out: Path | None = None) -> tuple
     build encodes nothing. Returns (voices written, of which newly encoded)."""
     items, _ = load_items(settings.annotations, settings.corpus)
     quotes = sorted({item.quote for item in items})
-    embedder = Embedder(settings.cache_dir / "embeddings", shipped=settings.voice_embeddings)
-    vectors, reused = embedder.encode(quotes)
-    if embedder.cache is not None:
-        embedder.cache.close()
+    embedder, _, disk = build_embedder(settings.cache_dir / "embeddings", settings.voice_embeddings)
+    vectors, reused = embedder.encode_counted(quotes)
+    disk.close()
     shipped = {text_hash(quote): vector for quote, vector in zip(quotes, vectors, strict=True)}
-    ShippedVectors.write(out or settings.voice_embeddings, shipped, embedder.info)
+    NpzCache.write(out or settings.voice_embeddings, shipped, embedder.info)
     return len(quotes), len(quotes) - reused
 
 
@@ -306,16 +306,18 @@ def _build(
         store.close()
         return _report(store, previous, 0, 0, len(desired), 0, 0, False, started)
 
-    embedder = Embedder(settings.cache_dir / "embeddings", shipped=settings.voice_embeddings)
+    embedder, voices, disk = build_embedder(
+        settings.cache_dir / "embeddings", settings.voice_embeddings
+    )
     if on_start is not None:
-        lacking = sum(text_hash(item.quote) not in embedder.shipped for item in to_add)
+        lacking = sum(text_hash(item.quote) not in voices for item in to_add)
         on_start(len(to_add), lacking)
     encoded = cached = 0
     with _progress(progress and bool(to_add)) as bar:
         task = bar.add_task("indexing user voices", total=len(to_add))
         for start in range(0, len(to_add), _CHUNK):
             chunk = to_add[start : start + _CHUNK]
-            vectors, from_cache = embedder.encode([item.quote for item in chunk])
+            vectors, from_cache = embedder.encode_counted([item.quote for item in chunk])
             cached += from_cache
             encoded += len(chunk) - from_cache
             store.add(
@@ -326,8 +328,7 @@ def _build(
                 [{**item.metadata, "gen": generation} for item in chunk],
             )
             bar.advance(task, len(chunk))
-    if embedder.cache is not None:
-        embedder.cache.close()
+    disk.close()
 
     conditions = Counter(item.metadata["condition"] for item in items)
     manifest = IndexManifest(

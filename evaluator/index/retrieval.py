@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from evaluator.config import Settings
+from evaluator.embeddings import Embedder, model_info
 from evaluator.errors import CorpusIndexError
 from evaluator.index.build import build_index, resolve_store
-from evaluator.index.embeddings import Embedder, model_info
 from evaluator.index.store import Hit, VectorStore
 from evaluator.io import file_sha256
 from evaluator.types import IndexInfo, UserVoice
@@ -191,7 +191,7 @@ class Retriever:
                 file=store.location,
             )
         # Queries are encoded in memory (~10 ms each); the disk cache serves builds.
-        return cls(store, manifest, Embedder(None), min_similarity=settings.voice_min_similarity)
+        return cls(store, manifest, Embedder(), min_similarity=settings.voice_min_similarity)
 
     # --- queries ------------------------------------------------------------------------
 

@@ -19,14 +19,16 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evaluator.text import JUDGE, LIST_ITEM, split_sentences
 from evaluator.types import Transcript
+
+if TYPE_CHECKING:
+    from evaluator.embeddings import Embedder
 
 __all__ = [
     "Detection",
@@ -293,15 +295,6 @@ def _novel_specifics(sentence: str, user_text: str) -> int:
 # --------------------------------------------------------------------------------------------
 # Embeddings (loaded once, lazily)
 
-_MEMO_LOCK = threading.Lock()
-
-
-def _embedding_model() -> Any:
-    """The shared sentence embedding model (loaded once per process)."""
-    from evaluator.embeddings import load_model
-
-    return load_model()
-
 
 def embedding_model_id() -> str:
     from evaluator.embeddings import MODEL_NAME
@@ -315,34 +308,13 @@ def _prototypes() -> dict[str, list[str]]:
     return {key: value for key, value in data.items() if not key.startswith("_")}
 
 
-_MEMO: dict[str, Any] = {}
-_MEMO_LIMIT = 200_000
+@cache
+def sentence_embedder() -> Embedder:
+    """The judges' embedder, one per process with a memory cache: requests repeat across
+    criteria, transcripts and calibration folds."""
+    from evaluator.embeddings import Embedder, MemoryCache
 
-
-class _Embedder:
-    """Normalised sentence embeddings, memoised per process (requests repeat across criteria,
-    transcripts and calibration folds)."""
-
-    def encode(self, texts: list[str]):
-        import numpy as np
-
-        missing = [t for t in dict.fromkeys(texts) if t not in _MEMO]
-        if missing:
-            vectors = _embedding_model().encode(
-                missing, batch_size=64, normalize_embeddings=True, show_progress_bar=False
-            )
-            with _MEMO_LOCK:
-                if len(_MEMO) + len(missing) > _MEMO_LIMIT:
-                    _MEMO.clear()
-                found = {text: _MEMO[text] for text in texts if text in _MEMO}
-                for text, vector in zip(missing, vectors, strict=True):
-                    _MEMO[text] = vector
-                    found[text] = vector
-        else:
-            found = _MEMO
-        if not texts:
-            return np.zeros((0, 384), dtype="float32")
-        return np.stack([found[t] for t in texts])
+    return Embedder([MemoryCache(limit=200_000)])
 
 
 def _unit(vector):
@@ -422,7 +394,7 @@ class FeatureExtractor:
     """Computes FEATURE_NAMES for a reply relative to the user's turn."""
 
     def __init__(self) -> None:
-        self._embedder = _Embedder()
+        self._embedder = sentence_embedder()
         self._protos: dict[str, Any] | None = None
 
     def prototypes(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from evaluator.judges.behaviours import VALIDATION, _content_words, _Embedder
+from evaluator.judges.behaviours import VALIDATION, _content_words, sentence_embedder
 from evaluator.text import JUDGE, split_sentences
 from evaluator.types import QUALITY_DIMENSIONS, Transcript
 
@@ -149,7 +149,7 @@ class QualityGrader:
     detector's memo, so grading after detection costs little."""
 
     def __init__(self) -> None:
-        self._embedder = _Embedder()
+        self._embedder = sentence_embedder()
 
     def warm(self, transcripts: list[Transcript]) -> None:
         """Embed every sentence of many transcripts in one batch (one by one is ~20x slower)."""

@@ -23,6 +23,7 @@ How a post is read:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -35,14 +36,13 @@ from evaluator.codebook import (
     find_mentions,
     load_codebook,
 )
-from evaluator.embeddings import MODEL_NAME
+from evaluator.embeddings import MODEL_NAME, Embedder
 from evaluator.errors import ConfigError
 from evaluator.mine.base import derive_post_labels, register_annotator
 from evaluator.mine.local_model import (
     EMBEDDING_CACHE,
     LABELLED_ENV,
     WEIGHTS_FILE,
-    Embedder,
     LabelledPost,
     LabelModel,
     LinearModel,
@@ -51,6 +51,7 @@ from evaluator.mine.local_model import (
     load_written,
     read_weights,
     save_weights,
+    training_embedder,
 )
 from evaluator.text import ANNOTATOR, sentence_spans
 from evaluator.types import Annotation, AnnotatorInfo, Codebook, Impact, Post
@@ -307,7 +308,7 @@ class LocalAnnotator:
         if self._embed is not None:
             return self._embed
         if self._fresh is None:
-            self._fresh = Embedder(cache_file=None)
+            self._fresh = Embedder()
         return self._fresh
 
     def _widths(self) -> dict[str, int]:
@@ -392,9 +393,7 @@ class LocalAnnotator:
 
         extra = [self._cue_counts(kind, text) for text in texts]
         if kind == "sentiments":
-            from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-            vader = SentimentIntensityAnalyzer()
+            vader = _vader()
             for row, text in zip(extra, texts, strict=True):
                 row.append(vader.polarity_scores(_mask_conditions(text))["compound"])
         return np.hstack(
@@ -459,15 +458,15 @@ class LocalAnnotator:
         if scorer is None:
             rows, quotes, targets = self._impact_examples(labelled)
             if len(set(targets)) == 2:
-                features = np.hstack([embed(quotes), np.array(rows, dtype="float32")])
+                features = np.hstack([embed.encode(quotes), np.array(rows, dtype="float32")])
                 scorer = LinearModel.fit(features, targets, _IMPACT_C)
         models: dict = {"impact": scorer}
         written = load_written()
         for kind in ("perspectives", "values", "sentiments"):
             examples, priors = self._label_examples(kind, labelled, written)
             texts = [text for text, _, _ in examples]
-            contexts = embed([context for _, _, context in examples])
-            features = self._label_features(kind, texts, embed(texts), contexts)
+            contexts = embed.encode([context for _, _, context in examples])
+            features = self._label_features(kind, texts, embed.encode(texts), contexts)
             targets = [label for _, label, _ in examples]
             models[kind] = LabelModel.fit(features, targets, priors, _LABEL_C)
         return models
@@ -478,7 +477,7 @@ class LocalAnnotator:
         if self._models is not None:
             return self._models
         if self._weights_file is None:
-            models = self.fit_models(self._labelled, self._embed or Embedder())
+            models = self.fit_models(self._labelled, self._embed or training_embedder())
         else:
             models = self._refit()
             save_weights(self._weights_file, models, self._meta(self._provenance))
@@ -491,7 +490,9 @@ class LocalAnnotator:
         directory = labelled_dir()
         if directory is not None:
             cache = directory / EMBEDDING_CACHE.name
-            return self.fit_models(load_labelled(directory), self._embed or Embedder(cache))
+            return self.fit_models(
+                load_labelled(directory), self._embed or training_embedder(cache)
+            )
         from evaluator.embeddings import model_info
 
         scorer = None
@@ -509,7 +510,7 @@ class LocalAnnotator:
                 "products, relevance cues and perspective and sentiment cues as shipped",
                 field=LABELLED_ENV,
             )
-        return self.fit_models([], self._embed or Embedder(), scorer=scorer)
+        return self.fit_models([], self._embed or training_embedder(), scorer=scorer)
 
     # ----- public -------------------------------------------------------------------------
     def annotate(self, posts: Sequence[Post]) -> list[Annotation]:
@@ -520,7 +521,7 @@ class LocalAnnotator:
         readings = [self._read(post) for post in posts]
         per_post = [sentences for sentences, _ in readings]
         flat = [sentence for sentences in per_post for sentence in sentences]
-        embeddings = self._embedder()([s.quote for s in flat])
+        embeddings = self._embedder().encode([s.quote for s in flat])
         if flat and models["impact"] is not None:
             features = np.hstack([embeddings, np.array([s.features for s in flat], "float32")])
             impact_p = models["impact"].predict_proba(features)[:, 1]
@@ -540,7 +541,7 @@ class LocalAnnotator:
             keep = [rows[0]] + [r for r in rows[1:] if impact_p[r] >= self.impact_threshold]
             chosen_rows.append(sorted(keep[:_MAX_IMPACTS], key=lambda r: flat[r].start))
         relevant = [n for n, rows in enumerate(chosen_rows) if rows]
-        post_vectors = self._embedder()([_context(posts[n]) for n in relevant])
+        post_vectors = self._embedder().encode([_context(posts[n]) for n in relevant])
         post_of_row = [i for i, n in enumerate(relevant) for _ in chosen_rows[n]]
         all_rows = [r for rows in chosen_rows for r in rows]
         labelled_rows = self._label(
@@ -602,6 +603,14 @@ class LocalAnnotator:
                 )
             )
         return results
+
+
+@functools.cache
+def _vader():
+    """VADER's analyser; building it reads its lexicon (~50 ms), so once per process."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
 
 
 def _context(post: Post) -> str:

@@ -3,8 +3,9 @@
 Training data: the codebook's examples of each label, the hand-written sentences of
 `resources/local_training.yaml`, and hand-labelled corpus posts (`bench/data/mine_labelled/` of
 a checkout, posts and gold annotations side by side, with MiniLM embeddings of every training
-text cached in its `embeddings.npz`). Neither the posts nor the cache ship in the package: it
-ships the fitted weights (`resources/local_weights.npz`, `python bench/fit_annotator.py`).
+text cached in its `embeddings.npz`, an `evaluator.embeddings.NpzCache`). Neither the posts nor
+the cache ship in the package: it ships the fitted weights (`resources/local_weights.npz`,
+`python bench/fit_annotator.py`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ __all__ = [
     "post_from_row",
     "load_labelled",
     "load_written",
-    "Embedder",
+    "training_embedder",
+    "save_training_cache",
     "LabelModel",
     "LinearModel",
     "save_weights",
@@ -136,69 +138,29 @@ def training_digest(directory: Path = LABELLED_DIR) -> str:
     return "sha256:" + digest.hexdigest()[:16]
 
 
-def _key(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+def training_embedder(cache_file: Path | None = EMBEDDING_CACHE, *, remember: bool = False):
+    """The embedder of a fit: the training cache (read as stored, float16, when the installed
+    model made it), then the encoder. `remember` keeps new vectors too (for repeated fits)."""
+    from evaluator.embeddings import Embedder, MemoryCache, NpzCache, model_info
+
+    caches: list = [NpzCache(cache_file, model_info(), normalise=False)]
+    if remember:
+        caches.append(MemoryCache())
+    return Embedder(caches)
 
 
-class Embedder:
-    """Normalised MiniLM embeddings, served from the training cache when the installed model is
-    the one the cache was made with. `remember` keeps new embeddings too (for repeated fits)."""
+def save_training_cache(cache_file: Path, texts: list[str], embedder) -> int:
+    """Write a cache for exactly these texts (the maintainer's step after labelling)."""
+    from evaluator.embeddings import NpzCache, text_hash
 
-    def __init__(
-        self, cache_file: Path | None = EMBEDDING_CACHE, *, remember: bool = False
-    ) -> None:
-        self._remember = remember
-        self._cache: dict[str, object] = {}
-        if cache_file is not None and cache_file.is_file():
-            import numpy as np
-
-            from evaluator.embeddings import model_info
-
-            with np.load(cache_file) as data:
-                if str(data["model_hash"]) == model_info().hash:
-                    self._cache = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
-
-    def __call__(self, texts: list[str]):
-        import numpy as np
-
-        if not texts:
-            return np.zeros((0, 384), dtype="float32")
-        missing = list(dict.fromkeys(self.missing(texts)))
-        fresh = {}
-        if missing:
-            from evaluator.embeddings import load_model
-
-            vectors = load_model().encode(
-                missing, batch_size=64, normalize_embeddings=True, show_progress_bar=False
-            )
-            fresh = {_key(text): vector for text, vector in zip(missing, vectors, strict=True)}
-            if self._remember:
-                self._cache.update(fresh)
-        return np.stack(
-            [np.asarray(fresh.get(_key(t), self._cache.get(_key(t))), "float32") for t in texts]
-        )
-
-    def missing(self, texts: list[str]) -> list[str]:
-        """The texts this embedder would have to encode (not in its cache)."""
-        return [text for text in texts if _key(text) not in self._cache]
-
-    def save_to(self, cache_file: Path, texts: list[str]) -> int:
-        """Write a cache for exactly these texts (the maintainer's step after labelling)."""
-        import numpy as np
-
-        from evaluator.embeddings import model_info
-        from evaluator.io import atomic_write
-
-        unique = sorted(set(texts))
-        vectors = self(unique).astype("float16")
-        with atomic_write(cache_file, mode="wb") as handle:
-            np.savez_compressed(
-                handle,
-                keys=np.array([_key(t) for t in unique]),
-                vectors=vectors,
-                model_hash=np.array(model_info().hash),
-            )
-        return len(unique)
+    unique = sorted(set(texts))
+    vectors = embedder.encode(unique)
+    NpzCache.write(
+        cache_file,
+        {text_hash(t): v for t, v in zip(unique, vectors, strict=True)},
+        embedder.info,
+    )
+    return len(unique)
 
 
 class LinearModel:
