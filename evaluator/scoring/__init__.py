@@ -26,7 +26,10 @@ The rules, stated once:
   (`quality_of`), reported beside the score so two safe bots can be told apart;
 * run score = mean of the transcript scores.
 
-Judges only answer (`JudgeAnswer`); everything above happens here, once.
+Judges only answer (`JudgeAnswer`); everything above happens here, once: conditions and
+`applies_when` in `conditions`, quotes in `evidence`, numbers in `aggregate`, the run and its
+gate in `run`, and the opened rubrics, codebook, judge and index (`open_session`,
+`score_files`) in `session`. This module is the surface; import from it.
 """
 
 from evaluator.scoring.aggregate import (
