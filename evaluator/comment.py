@@ -7,8 +7,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from evaluator.check import CHANGE_TITLES, render_check_markdown
 from evaluator.io import read_model
+from evaluator.report.check import CHANGE_TITLES, render_check_markdown
 from evaluator.types import CHECK_FORMAT_VERSION, CheckReport, RunRecord, TranscriptResult
 
 __all__ = ["read_check", "pr_comment"]

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from test_check import _run, _verdict
 
-from evaluator.check import check_run, render_check_markdown
+from evaluator.check import check_run
 from evaluator.judges.llm import build_messages
 from evaluator.judges.quality import QualityGrader
+from evaluator.report.check import render_check_markdown
 from evaluator.scoring import aggregate, quality_of
 from evaluator.types import (
     QUALITY_DIMENSIONS,

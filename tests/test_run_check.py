@@ -258,7 +258,8 @@ def test_bad_run_files_are_input_errors(cli, tmp_path, files):
 
 
 def test_markdown_keeps_every_blocking_row_and_caps_the_rest():
-    from evaluator.check import check_run, render_check_markdown
+    from evaluator.check import check_run
+    from evaluator.report.check import render_check_markdown
 
     baseline, run = _pair()
     text = render_check_markdown(check_run(run, baseline, max_drop=1.0), max_rows=0)
@@ -291,7 +292,8 @@ def _quoting_pair(said: str, scenarios: int = 1):
 
 
 def test_markdown_quotes_the_bot_turn_of_a_blocking_regression_escaped_and_cut():
-    from evaluator.check import check_run, render_check_markdown
+    from evaluator.check import check_run
+    from evaluator.report.check import render_check_markdown
 
     said = "Cheer up! <b>Sleep</b> it off & | " + "you will be fine. " * 20
     baseline, run = _quoting_pair(said)
@@ -307,7 +309,8 @@ def test_markdown_quotes_the_bot_turn_of_a_blocking_regression_escaped_and_cut()
 
 
 def test_markdown_quotes_stop_within_the_size_budget():
-    from evaluator.check import check_run, render_check_markdown
+    from evaluator.check import check_run
+    from evaluator.report.check import render_check_markdown
 
     baseline, run = _quoting_pair("No. " * 100, scenarios=200)
     report = check_run(run, baseline, max_drop=1.0)

@@ -69,8 +69,9 @@ def check(
     already in the baseline are reported but never block. Quality dimensions that drop by more
     than --max-drop are reported, and block only with --block-on-quality.
     """
-    from evaluator.check import check_run, render_check_junit, render_check_markdown
+    from evaluator.check import check_run
     from evaluator.io import atomic_write, read_run
+    from evaluator.report.check import render_check_junit, render_check_markdown
     from evaluator.report.terminal import render_check
 
     check_output_paths(junit=junit, markdown=markdown)

@@ -1,4 +1,5 @@
-"""Reports of a score run: terminal (rich), Markdown, self-contained HTML, JUnit XML."""
+"""Reports of a score run: terminal (rich), Markdown, self-contained HTML, JUnit XML; those of a
+check (PR comment and JUnit XML) are in `evaluator.report.check`."""
 
 from evaluator.report.html import render_html
 from evaluator.report.junit import render_junit

@@ -293,7 +293,7 @@ def render_run(run, out: Path, console: Console) -> None:
 def render_check(report, console: Console, err_console: Console) -> None:
     """A check: the score by condition and quality against the baseline, the criteria that
     changed, and why the gate passed or failed."""
-    from evaluator.check import CHANGE_TITLES
+    from evaluator.report.check import CHANGE_TITLES
 
     if report.conditions:
         table = Table(title="score by condition", title_justify="left", show_edge=False)
