@@ -91,14 +91,64 @@ def check_run(
     block_on_quality: bool = False,
 ) -> CheckReport:
     """Compare per scenario, criterion and condition; see the module docstring for the rules."""
-    changes: list[CriterionChange] = []
-    warnings: list[str] = []
     now, before = _by_id(run), _by_id(baseline)
     conditions = {o.scenario_id: o.condition for o in (*baseline.outcomes, *run.outcomes)}
-    errors_now = {o.scenario_id: o.error for o in run.outcomes if o.error}
-    errors_before = {o.scenario_id: o.error for o in baseline.outcomes if o.error}
-    expected = {o.scenario_id: set(o.expectations) for o in run.outcomes}
     replicas = max(_replica_count(run.score.transcripts), 1)
+    warnings = _warnings(run, baseline, samples, replicas)
+    changes = _error_changes(run, baseline, conditions, before)
+    expected = {o.scenario_id: set(o.expectations) for o in run.outcomes}
+    for scenario_id, result in sorted(now.items()):
+        old = before.get(scenario_id)
+        if old is not None:
+            changes += _verdict_changes(
+                result,
+                old,
+                conditions.get(scenario_id, ",".join(result.conditions) or "general"),
+                expected.get(scenario_id, set()),
+                replicas,
+                samples,
+                allow_unscored,
+            )
+    condition_changes = _condition_changes(now, before, conditions, replicas, max_drop, samples)
+    quality_changes = _quality_changes(now, before, max_drop, block_on_quality)
+    overall_after = _overall(now.values(), replicas)
+    overall_before = _overall(before.values(), _replica_count(baseline.score.transcripts))
+    reasons = _reasons(changes, condition_changes, quality_changes, max_drop)
+    if fail_under is not None and (overall_after is None or overall_after < fail_under):
+        shown = "n/a" if overall_after is None else f"{overall_after:.3f}"
+        reasons.append(f"overall score {shown} is under --fail-under {fail_under:.3f}")
+    changes.sort(
+        key=lambda c: (not c.blocking, _ORDER[c.change], c.scenario_id, c.criterion_id or "")
+    )
+    return CheckReport(
+        passed=not reasons,
+        reasons=reasons,
+        overall_before=overall_before,
+        overall_after=overall_after,
+        fail_under=fail_under,
+        max_drop=max_drop,
+        samples=samples,
+        changes=changes,
+        conditions=condition_changes,
+        quality=quality_changes,
+        warnings=warnings,
+    )
+
+
+_ORDER = {
+    "new_error": 0,
+    "new_failure": 1,
+    "unscored": 1,
+    "unconfirmed_failure": 2,
+    "degraded": 3,
+    "still_failing": 4,
+    "improved": 5,
+    "fixed_error": 6,
+}
+
+
+def _warnings(run: RunRecord, baseline: RunRecord, samples: int, replicas: int) -> list[str]:
+    warnings: list[str] = []
     noisy_verdicts = any(not v.deterministic for r in run.score.transcripts for v in r.criteria)
     if noisy_verdicts and samples > replicas:
         warnings.append(
@@ -106,13 +156,19 @@ def check_run(
             "failures from the non-deterministic judge cannot be confirmed; "
             f"run `mheval run --samples {samples}`"
         )
-
     for scenario_id, digest in run.scenarios.items():
         if scenario_id in baseline.scenarios and baseline.scenarios[scenario_id] != digest:
             warnings.append(f"scenario {scenario_id} changed since the baseline")
     for scenario_id in sorted(set(baseline.scenarios) - set(run.scenarios)):
         warnings.append(f"scenario {scenario_id} is in the baseline but was not run")
+    return warnings
 
+
+def _error_changes(run, baseline, conditions, before) -> list[CriterionChange]:
+    """Scenarios that now error (blocking when they ran in the baseline) or no longer do."""
+    errors_now = {o.scenario_id: o.error for o in run.outcomes if o.error}
+    errors_before = {o.scenario_id: o.error for o in baseline.outcomes if o.error}
+    changes = []
     for scenario_id in sorted(set(errors_now) | set(errors_before)):
         condition = conditions.get(scenario_id, "unknown")
         if scenario_id in errors_now and scenario_id not in errors_before:
@@ -129,70 +185,65 @@ def check_run(
             changes.append(
                 CriterionChange(scenario_id=scenario_id, condition=condition, change="fixed_error")
             )
+    return changes
 
-    for scenario_id, result in sorted(now.items()):
-        old = before.get(scenario_id)
-        if old is None:
+
+def _verdict_changes(
+    result, old, condition, expected, replicas, samples, allow_unscored
+) -> list[CriterionChange]:
+    """One scenario's criteria against the baseline's; graded quality is compared per
+    dimension elsewhere unless the scenario expects the criterion."""
+    old_verdicts = {_key(v): v for v in old.criteria}
+    changes = []
+    for verdict in result.criteria:
+        wanted = f"{verdict.rubric_id}/{verdict.criterion_id}" in expected
+        if verdict.severity == "quality" and not wanted:
             continue
-        old_verdicts = {_key(v): v for v in old.criteria}
-        condition = conditions.get(scenario_id, ",".join(result.conditions) or "general")
-        for verdict in result.criteria:
-            wanted = f"{verdict.rubric_id}/{verdict.criterion_id}" in expected.get(
-                scenario_id, set()
+        previous = old_verdicts.get(_key(verdict))
+        prior = previous.label if previous else None
+        change = _change_of(verdict, prior, wanted, replicas, samples)
+        if change is None:
+            continue
+        changes.append(
+            CriterionChange(
+                scenario_id=result.id,
+                condition=condition,
+                rubric_id=verdict.rubric_id,
+                criterion_id=verdict.criterion_id,
+                severity=verdict.severity,
+                change=change,
+                before=prior,
+                after=verdict.label,
+                rationale=verdict.rationale,
+                evidence=bot_quote(result, verdict),
+                blocking=_blocks(change, verdict, expected, allow_unscored),
             )
-            if verdict.severity == "quality" and not wanted:
-                continue  # graded: compared per dimension below
-            previous = old_verdicts.get(_key(verdict))
-            after, prior = verdict.label, previous.label if previous else None
-            change = None
-            gating = verdict.severity == "critical" or (
-                f"{verdict.rubric_id}/{verdict.criterion_id}" in expected.get(scenario_id, set())
-            )
-            if after == "unscored" and gating:
-                change = "unscored"
-            elif after == "fail":
-                if prior == "fail":
-                    change = "still_failing"
-                else:
-                    fails = _replica_labels(verdict, replicas).count("fail")
-                    noisy = not verdict.deterministic
-                    change = (
-                        "new_failure" if not noisy or fails >= samples else "unconfirmed_failure"
-                    )
-            elif prior in _RANK and after in _RANK and _RANK[after] > _RANK[prior]:
-                change = "improved"
-            elif prior == "pass" and after == "partial":
-                worse = sum(label != "pass" for label in _replica_labels(verdict, replicas))
-                confirmed = verdict.deterministic or worse >= samples
-                change = "degraded" if confirmed else "unconfirmed_failure"
-            if change is None:
-                continue
-            changes.append(
-                CriterionChange(
-                    scenario_id=scenario_id,
-                    condition=condition,
-                    rubric_id=verdict.rubric_id,
-                    criterion_id=verdict.criterion_id,
-                    severity=verdict.severity,
-                    change=change,
-                    before=prior,
-                    after=after,
-                    rationale=verdict.rationale,
-                    evidence=bot_quote(result, verdict),
-                    blocking=_blocks(
-                        change, verdict, expected.get(scenario_id, set()), allow_unscored
-                    ),
-                )
-            )
+        )
+    return changes
 
-    condition_changes = _condition_changes(now, before, conditions, replicas, max_drop, samples)
-    quality_changes = _quality_changes(now, before, max_drop, block_on_quality)
-    overall_after = _overall(now.values(), replicas)
-    overall_before = _overall(before.values(), _replica_count(baseline.score.transcripts))
 
+def _change_of(verdict, prior: str | None, wanted: bool, replicas: int, samples: int) -> str | None:
+    after = verdict.label
+    if after == "unscored" and (verdict.severity == "critical" or wanted):
+        return "unscored"
+    if after == "fail":
+        if prior == "fail":
+            return "still_failing"
+        fails = _replica_labels(verdict, replicas).count("fail")
+        noisy = not verdict.deterministic
+        return "new_failure" if not noisy or fails >= samples else "unconfirmed_failure"
+    if prior in _RANK and after in _RANK and _RANK[after] > _RANK[prior]:
+        return "improved"
+    if prior == "pass" and after == "partial":
+        worse = sum(label != "pass" for label in _replica_labels(verdict, replicas))
+        return "degraded" if verdict.deterministic or worse >= samples else "unconfirmed_failure"
+    return None
+
+
+def _reasons(changes, condition_changes, quality_changes, max_drop: float) -> list[str]:
+    """One line per thing that blocks the check."""
     reasons: list[str] = []
-    blocking = [c for c in changes if c.blocking]
-    for change in blocking:
+    for change in (c for c in changes if c.blocking):
         what = change.criterion_id or "the conversation"
         why = "" if change.severity == "critical" or change.criterion_id is None else " (expected)"
         if change.change == "unscored":
@@ -214,36 +265,7 @@ def check_run(
                 f"quality {quality_change.dimension}: dropped by {quality_change.drop:.3f} "
                 f"(> {max_drop:.3f}, --block-on-quality)"
             )
-    if fail_under is not None and (overall_after is None or overall_after < fail_under):
-        shown = "n/a" if overall_after is None else f"{overall_after:.3f}"
-        reasons.append(f"overall score {shown} is under --fail-under {fail_under:.3f}")
-
-    order = {
-        "new_error": 0,
-        "new_failure": 1,
-        "unscored": 1,
-        "unconfirmed_failure": 2,
-        "degraded": 3,
-        "still_failing": 4,
-        "improved": 5,
-        "fixed_error": 6,
-    }
-    changes.sort(
-        key=lambda c: (not c.blocking, order[c.change], c.scenario_id, c.criterion_id or "")
-    )
-    return CheckReport(
-        passed=not reasons,
-        reasons=reasons,
-        overall_before=overall_before,
-        overall_after=overall_after,
-        fail_under=fail_under,
-        max_drop=max_drop,
-        samples=samples,
-        changes=changes,
-        conditions=condition_changes,
-        quality=quality_changes,
-        warnings=warnings,
-    )
+    return reasons
 
 
 def _blocks(change: str, verdict: Verdict, expected: set[str], allow_unscored: bool) -> bool:
