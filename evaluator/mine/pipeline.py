@@ -207,7 +207,7 @@ def mine(
     out: str | Path,
     *,
     annotator: Annotator | str = "local",
-    codebook: Codebook | str | Path | None = None,
+    codebook: Codebook | str | Path,
     limit: int | None = None,
     sample: int | None = None,
     seed: int = 0,
@@ -222,8 +222,8 @@ def mine(
     """Annotate the corpus into `out` (JSONL, `.gz` for gzip), resuming an interrupted run.
 
     `annotator` is a name (`local`, `PROVIDER:MODEL`) or a ready Annotator; `codebook` a loaded
-    Codebook or a path (default: the configured one). `progress(done, total)` is called at the
-    start and after every batch. Returns the summary of the whole output file.
+    Codebook or a path (`settings.codebook` is the configured one). `progress(done, total)` is
+    called at the start and after every batch. Returns the summary of the whole output file.
     """
     from evaluator.codebook import load_codebook
 
