@@ -155,6 +155,47 @@ def sentiment_summary(sentiments: Sequence[str]) -> SentimentSummary:
     )
 
 
+def _layout(
+    name: str,
+    pairs: list[tuple[str, str]],
+    *,
+    row_kind: str,
+    col_kind: str,
+    min_support: int,
+    col_order: Sequence[str] | None,
+) -> ContingencyTable:
+    """The untested table: rows with `min_support` observations (most observed first; the others
+    in `excluded_rows`), columns in `col_order` or by count, all-zero columns dropped."""
+    row_totals = Counter(row for row, _ in pairs)
+    rows = sorted(
+        (r for r, total in row_totals.items() if total >= min_support),
+        key=lambda r: (-row_totals[r], r),
+    )
+    excluded = {
+        r: row_totals[r]
+        for r in sorted(row_totals, key=lambda r: (-row_totals[r], r))
+        if r not in rows
+    }
+    kept = [(r, c) for r, c in pairs if r in set(rows)]
+    col_totals = Counter(c for _, c in kept)
+    if col_order is not None:
+        cols = [c for c in col_order if col_totals.get(c)]
+        cols += sorted(c for c in col_totals if c not in set(cols))
+    else:
+        cols = sorted(col_totals, key=lambda c: (-col_totals[c], c))
+    cell_counts = Counter(kept)
+    return ContingencyTable(
+        name=name,
+        row_kind=row_kind,
+        col_kind=col_kind,
+        rows=rows,
+        cols=cols,
+        counts=[[cell_counts.get((r, c), 0) for c in cols] for r in rows],
+        n=len(kept),
+        excluded_rows=excluded,
+    )
+
+
 def contingency(
     name: str,
     pairs: Iterable[tuple[str, str]],
@@ -176,36 +217,15 @@ def contingency(
     from statsmodels.stats.contingency_tables import Table
     from statsmodels.stats.multitest import multipletests
 
-    pairs = list(pairs)
-    row_totals = Counter(row for row, _ in pairs)
-    rows = sorted(
-        (r for r, total in row_totals.items() if total >= min_support),
-        key=lambda r: (-row_totals[r], r),
-    )
-    excluded = {
-        r: row_totals[r]
-        for r in sorted(row_totals, key=lambda r: (-row_totals[r], r))
-        if r not in rows
-    }
-    kept = [(r, c) for r, c in pairs if r in set(rows)]
-    col_totals = Counter(c for _, c in kept)
-    if col_order is not None:
-        cols = [c for c in col_order if col_totals.get(c)]
-        cols += sorted(c for c in col_totals if c not in set(cols))
-    else:
-        cols = sorted(col_totals, key=lambda c: (-col_totals[c], c))
-    cell_counts = Counter(kept)
-    counts = [[cell_counts.get((r, c), 0) for c in cols] for r in rows]
-    table = ContingencyTable(
-        name=name,
+    table = _layout(
+        name,
+        list(pairs),
         row_kind=row_kind,
         col_kind=col_kind,
-        rows=rows,
-        cols=cols,
-        counts=counts,
-        n=len(kept),
-        excluded_rows=excluded,
+        min_support=min_support,
+        col_order=col_order,
     )
+    rows, cols, counts = table.rows, table.cols, table.counts
     if len(rows) < 2 or len(cols) < 2:
         table.note = (
             f"not tested: needs at least 2 {row_kind}s with >= {min_support} impacts "
