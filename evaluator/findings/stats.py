@@ -409,41 +409,10 @@ def _paper_comparison(
     return rows
 
 
-def compute_findings(
-    annotations_path: Path,
-    *,
-    min_support: int = 30,
-    alpha: float = 0.05,
-    top_quotes: int = 3,
-    reference: Path | None = None,
-    codebook: Codebook | None = None,
-) -> Findings:
-    """All statistics of `findings.json` from an annotations file.
-
-    Only relevant impacts of posts the annotator did not fail on are counted.
-    """
-    if min_support < 1:
-        raise InputError("must be at least 1", field="min_support")
-    annotations_path = Path(annotations_path)
-    annotations = load_annotations(annotations_path, codebook)
-    names = _product_names(codebook)
-    failed = sum(1 for a in annotations if a.error)
-    relevant = [a for a in annotations if a.relevant and not a.error and a.impacts]
-    rows = [
-        _Row(
-            post_id=a.id,
-            crisis=a.crisis,
-            impact=impact,
-            product=names.get(impact.product.lower(), impact.product) if impact.product else None,
-        )
-        for a in relevant
-        for impact in a.impacts
-    ]
-    if not rows:
-        raise InputError(
-            f"no relevant impacts among {len(annotations)} annotations: nothing to analyse",
-            file=annotations_path,
-        )
+def _tables(
+    rows: list[_Row], codebook: Codebook | None, *, min_support: int, alpha: float, top_quotes: int
+) -> dict[str, ContingencyTable]:
+    """The four contingency tables, with quotes for over-represented and dominant cells."""
     col_order = {
         "sentiment": list(_SENTIMENTS),
         "perspective": codebook.ids("perspectives") if codebook else None,
@@ -487,7 +456,13 @@ def compute_findings(
                     top_quotes,
                 )
         tables[name] = table
+    return tables
 
+
+def _cooccurrence(
+    rows: list[_Row], *, alpha: float, top_quotes: int
+) -> tuple[list[Cooccurrence], int]:
+    """Value x perspective pairs (impacts with a value), with quotes for the attracting ones."""
     value_rows = [r for r in rows if r.impact.value != "none"]
     pairs, family = cooccurrence(
         [(r.impact.value, r.impact.perspective) for r in value_rows], alpha=alpha
@@ -502,6 +477,46 @@ def compute_findings(
                 ),
                 top_quotes,
             )
+    return pairs, family
+
+
+def compute_findings(
+    annotations_path: Path,
+    *,
+    min_support: int = 30,
+    alpha: float = 0.05,
+    top_quotes: int = 3,
+    reference: Path | None = None,
+    codebook: Codebook | None = None,
+) -> Findings:
+    """All statistics of `findings.json` from an annotations file.
+
+    Only relevant impacts of posts the annotator did not fail on are counted.
+    """
+    if min_support < 1:
+        raise InputError("must be at least 1", field="min_support")
+    annotations_path = Path(annotations_path)
+    annotations = load_annotations(annotations_path, codebook)
+    names = _product_names(codebook)
+    failed = sum(1 for a in annotations if a.error)
+    relevant = [a for a in annotations if a.relevant and not a.error and a.impacts]
+    rows = [
+        _Row(
+            post_id=a.id,
+            crisis=a.crisis,
+            impact=impact,
+            product=names.get(impact.product.lower(), impact.product) if impact.product else None,
+        )
+        for a in relevant
+        for impact in a.impacts
+    ]
+    if not rows:
+        raise InputError(
+            f"no relevant impacts among {len(annotations)} annotations: nothing to analyse",
+            file=annotations_path,
+        )
+    tables = _tables(rows, codebook, min_support=min_support, alpha=alpha, top_quotes=top_quotes)
+    pairs, family = _cooccurrence(rows, alpha=alpha, top_quotes=top_quotes)
 
     conditions = _group_summaries(rows, "condition", min_support)
     notes = []
