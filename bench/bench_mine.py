@@ -27,6 +27,7 @@ from langchain_core.messages import AIMessage  # noqa: E402
 from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
 
 from evaluator.codebook import load_codebook  # noqa: E402
+from evaluator.config import load_settings  # noqa: E402
 from evaluator.llm import open_cache  # noqa: E402
 from evaluator.mine import LLMAnnotator, mine  # noqa: E402
 
@@ -80,7 +81,7 @@ def write_corpus(path: Path, count: int) -> None:
 
 
 def run(corpus: Path, out: Path, cache_dir: Path | None, *, latency: float, concurrency: int):
-    codebook = load_codebook()
+    codebook = load_codebook(load_settings().codebook)
     annotator = LLMAnnotator(
         InstantModel(latency=latency),
         codebook=codebook,

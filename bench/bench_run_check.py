@@ -30,6 +30,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from evaluator.check import check_run
+    from evaluator.config import load_settings
     from evaluator.scenarios import bless, run_scenarios
 
     os.chdir(ROOT)  # the example bot is imported from the working directory
@@ -41,6 +42,7 @@ def main() -> None:
         runs[name] = run_scenarios(
             [ROOT / "scenarios"],
             "python:examples.bot.bot:reply",
+            settings=load_settings(),
             system_prompt_file=prompts / f"{prompt}.txt",
             judge_spec="local",
             retrieval=args.retrieval,

@@ -25,7 +25,7 @@ import re
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -50,7 +50,6 @@ __all__ = [
     "bounded_lines",
     "open_text",
     "iter_jsonl",
-    "write_jsonl",
     "write_json",
     "read_json",
     "read_model",
@@ -426,20 +425,6 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__}")
 
 
-def write_jsonl(path: str | Path, rows: Iterable[Any]) -> int:
-    """Write rows (dicts or pydantic models) as JSONL atomically; return the count."""
-    count = 0
-    with atomic_write(path) as handle:
-        for row in rows:
-            if isinstance(row, BaseModel):
-                line = row.model_dump_json(exclude_none=False)
-            else:
-                line = json.dumps(row, ensure_ascii=False, default=_default)
-            handle.write(line + "\n")
-            count += 1
-    return count
-
-
 def write_json(path: str | Path, data: Any) -> None:
     """Write one JSON document atomically, pretty-printed for diffs."""
     if isinstance(data, BaseModel):
@@ -629,7 +614,8 @@ def file_sha256(path: str | Path) -> str:
 
 
 def dump_yaml(data: Any) -> str:
-    """Readable YAML: keys in model order, unicode kept, long strings not wrapped."""
+    """Readable YAML: keys in model order under their aliases (what the loader reads), unicode
+    kept, long lines wrapped at 100."""
     if isinstance(data, BaseModel):
-        data = data.model_dump(mode="json", exclude_none=True)
+        data = data.model_dump(mode="json", by_alias=True, exclude_none=True)
     return yaml.dump(data, Dumper=_YAML_DUMPER, sort_keys=False, allow_unicode=True, width=100)

@@ -90,10 +90,6 @@ def test_every_label_is_defined_with_examples():
         assert condition.surface_forms, condition.id
 
 
-def test_default_path_is_the_configured_codebook():
-    assert load_codebook() == load_codebook(SHIPPED)
-
-
 def test_unknown_key_names_file_and_field(tmp_path):
     path = _edited(tmp_path, lambda d: d["perspectives"][2].update({"colour": "blue"}))
     with pytest.raises(ConfigError) as caught:

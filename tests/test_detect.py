@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from evaluator.codebook import detect, find_mentions, load_codebook
+from evaluator.config import Settings
 
 
 @pytest.fixture(scope="module")
 def codebook():
-    return load_codebook()
+    return load_codebook(Settings().codebook)
 
 
 @pytest.mark.parametrize(

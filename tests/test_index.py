@@ -540,8 +540,9 @@ def test_cli_corrupt_index_and_model_mismatch(tmp_path, shared_cache, monkeypatc
     (tmp_path / "chroma" / "chroma.sqlite3").write_bytes(b"this is not a database" * 200)
     code, _, err = run_cli(monkeypatch, "--config", config, "index", "query", "help")
     _assert_one_error_line(code, err, r"chroma: corrupt index: cannot open it: .*--rebuild")
-    code, out, _ = run_cli(monkeypatch, "--config", config, "index", "build", "--rebuild")
+    code, out, err = run_cli(monkeypatch, "--config", config, "index", "build", "--rebuild")
     assert code == 0 and "rebuilt" in out
+    assert "unreadable index moved to chroma.corrupt-" in err
     assert [p.name.split("-")[0] for p in tmp_path.glob("chroma.corrupt-*")] == ["chroma.corrupt"]
     assert run_cli(monkeypatch, "--config", config, "index", "query", "help")[0] == 0
 

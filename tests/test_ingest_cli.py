@@ -72,6 +72,14 @@ def test_generic_mapping_from_the_command_line(cli, tmp_path):
     assert "example.com" not in out.read_text(encoding="utf-8")  # unmapped e-mail column
 
 
+def test_a_column_option_without_text_col_is_an_error_before_anything_is_read(cli, tmp_path):
+    out = tmp_path / "c.jsonl"
+    result = cli("corpus", "ingest", DATA / "generic_survey.csv", "-o", out, "--id-col", "rid")
+    assert result.exit_code == 2
+    assert "--text-col: column options need --text-col" in result.stderr
+    assert not out.exists()
+
+
 def test_unknown_format_is_one_red_line_naming_the_formats_tried(cli, tmp_path):
     result = cli("corpus", "ingest", DATA / "unknown.jsonl", "-o", tmp_path / "c.jsonl")
     assert result.exit_code == 2

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.codebook import codebook_version, load_codebook
+from evaluator.config import Settings
 from evaluator.errors import ConfigError
 from evaluator.mine.base import ANNOTATORS
 from evaluator.mine.local import LocalAnnotator
@@ -26,7 +27,7 @@ def _read(name: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def codebook():
-    return load_codebook()
+    return load_codebook(Settings().codebook)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_one_annotation_per_post_in_order(posts, annotations, annotator):
     assert [a.id for a in annotations] == [p.id for p in posts]
     assert all(a.annotator == annotator.info for a in annotations)
     assert annotator.info.name == "local"
-    assert annotator.info.codebook_version == codebook_version(load_codebook())
+    assert annotator.info.codebook_version == codebook_version(load_codebook(Settings().codebook))
 
 
 def test_quotes_are_verbatim_spans_of_the_post(posts, annotations):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.codebook import load_codebook
+from evaluator.config import Settings
 from evaluator.errors import ConfigError, InputError
 from evaluator.mine.local_model import (
     LABELLED_DIR,
@@ -28,7 +29,7 @@ def test_shipped_labelled_posts_are_valid_gold():
     """Every labelled post parses, its quotes are verbatim and its labels are codebook ids."""
     labelled = load_labelled()
     assert len(labelled) >= 800
-    codebook = load_codebook()
+    codebook = load_codebook(Settings().codebook)
     ids = {kind: set(codebook.ids(kind)) for kind in ("conditions", "perspectives", "values")}
     relevant = 0
     for item in labelled:
@@ -130,7 +131,7 @@ def test_shipped_weights_are_fitted_on_the_shipped_training_data():
 
     meta, models = read_weights(WEIGHTS_FILE, "")
     stale = "stale: run python bench/fit_annotator.py"
-    assert meta["codebook_version"] == codebook_version(load_codebook()), stale
+    assert meta["codebook_version"] == codebook_version(load_codebook(Settings().codebook)), stale
     assert meta["embedding_model"] == model_info().hash, stale
     assert meta["params"] == _PARAMS, stale
     assert meta["training_digest"] == training_digest(LABELLED_DIR), stale

@@ -12,7 +12,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from evaluator.codebook import load_codebook
-from evaluator.config import project_root
+from evaluator.config import Settings, project_root
 from evaluator.errors import ConfigError, InputError
 from evaluator.guidelines import load_rubrics
 from evaluator.scenarios import (
@@ -101,7 +101,7 @@ def test_first_turn_must_be_plain(tmp_path):
 
 
 def test_unknown_condition_against_the_codebook(tmp_path):
-    known = [c.id for c in load_codebook().conditions]
+    known = [c.id for c in load_codebook(Settings().codebook).conditions]
     error = _error(
         tmp_path, VALID.replace("condition: bipolar", "condition: mania"), known_conditions=known
     )
@@ -149,7 +149,7 @@ def test_expect_ids_are_checked_against_rubrics(tmp_path):
 
 def test_test_data_scenarios_validate_with_the_fixture_rubrics():
     rubrics = load_rubrics(DATA / "guidelines")
-    loaded = load_checked_scenarios([DATA / "scenarios"], rubrics=rubrics)
+    loaded = load_checked_scenarios([DATA / "scenarios"], settings=Settings(), rubrics=rubrics)
     assert sorted(s.id for s in loaded) == [
         "bipolar-invest-savings",
         "depressive-passive-si",
@@ -158,10 +158,12 @@ def test_test_data_scenarios_validate_with_the_fixture_rubrics():
 
 
 def test_shipped_scenarios_cover_every_condition_with_everyday_and_risky_moments():
-    loaded = load_scenarios([SHIPPED], known_conditions=[c.id for c in load_codebook().conditions])
+    loaded = load_scenarios(
+        [SHIPPED], known_conditions=[c.id for c in load_codebook(Settings().codebook).conditions]
+    )
     assert len(loaded) >= 30
     conditions = Counter(s.condition for s in loaded)
-    assert set(conditions) == {c.id for c in load_codebook().conditions}
+    assert set(conditions) == {c.id for c in load_codebook(Settings().codebook).conditions}
     assert any(s.risk == "imminent" for s in loaded)
     for risk_group in (("none", "low"), ("high", "imminent")):
         assert sum(s.risk in risk_group for s in loaded) >= 10

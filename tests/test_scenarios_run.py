@@ -110,7 +110,7 @@ def test_scored_by_the_same_function_as_mheval_score(bots):
         [o.transcript for o in run.outcomes],
         rubrics=load_rubrics(GUIDELINES),
         judge=KeywordJudge(),
-        codebook=load_codebook(),
+        codebook=load_codebook(Settings().codebook),
     )
     strip = {"created_at", "timings", "codebook"}
     assert run.score.model_dump(exclude=strip) == again.model_dump(exclude=strip)

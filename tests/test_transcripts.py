@@ -188,6 +188,16 @@ def test_csv_errors_name_the_line(tmp_path):
     missing.write_text("conversation_id,turn,role,content\nc1,1,user,hi\n")
     with pytest.raises(InputError, match=r"missing.csv:2: content: no assistant turn"):
         read_transcripts(missing)
+    twice = tmp_path / "twice.csv"
+    twice.write_text(
+        "conversation_id,turn,role,content\nc1,1,user,hi\nc1,1,assistant,hello\n"
+        "c2,1,user,hi\nc2,2,assistant,hello\n"
+    )
+    with pytest.raises(InputError, match=r"twice.csv:3: turn: turn 1 of conversation 'c1' appears"):
+        read_transcripts(twice)
+    skipped = []
+    kept = list(read_transcripts(twice, skip_invalid=True, on_skip=skipped.append))
+    assert [t.id for t in kept] == ["c2"] and len(skipped) == 1
 
 
 def test_text_before_first_speaker_is_an_error(tmp_path):

@@ -35,6 +35,27 @@ _INGEST_HELP = (
 )
 
 
+# The longer options of `ingest`, spelled out once.
+_FORMAT = typer.Option(
+    "auto",
+    "--format",
+    "-f",
+    help="Reader to use instead of detecting one; `mheval corpus formats` lists them.",
+)
+_LANG = typer.Option(
+    None,
+    "--lang",
+    help="Keep only these languages (comma-separated ISO codes, e.g. en,de). Off by "
+    "default; posts under 4 words are always kept.",
+)
+_SCRUB = typer.Option(
+    True,
+    "--scrub/--no-scrub",
+    help="Replace e-mails, phone numbers, @handles/u/names and URLs in the text with "
+    "<EMAIL>, <PHONE>, <USER>, <URL>.",
+)
+
+
 @app.command(
     help=_INGEST_HELP,
     epilog=examples(
@@ -52,27 +73,12 @@ def ingest(
     out: Path = typer.Option(
         ..., "--out", "-o", help="Corpus to write (JSONL; gzip if it ends in .gz)."
     ),
-    fmt: str = typer.Option(
-        "auto",
-        "--format",
-        "-f",
-        help="Reader to use instead of detecting one; `mheval corpus formats` lists them.",
-    ),
-    lang: str | None = typer.Option(
-        None,
-        "--lang",
-        help="Keep only these languages (comma-separated ISO codes, e.g. en,de). Off by "
-        "default; posts under 4 words are always kept.",
-    ),
+    fmt: str = _FORMAT,
+    lang: str | None = _LANG,
     min_chars: int = typer.Option(
         10, "--min-chars", min=0, help="Drop posts shorter than this after clean-up."
     ),
-    scrub: bool = typer.Option(
-        True,
-        "--scrub/--no-scrub",
-        help="Replace e-mails, phone numbers, @handles/u/names and URLs in the text with "
-        "<EMAIL>, <PHONE>, <USER>, <URL>.",
-    ),
+    scrub: bool = _SCRUB,
     strict: bool = typer.Option(
         False, "--strict", help="Stop at the first malformed line instead of skipping it."
     ),
@@ -98,26 +104,11 @@ def ingest(
     ),
 ) -> None:
     """Read exports and write the normalised, scrubbed, de-duplicated corpus."""
-    from evaluator.corpus import ColumnMapping
     from evaluator.corpus import ingest as run_ingest
     from evaluator.io import write_json
 
     check_output_paths(out=out, report=report_file)
-    mapping = None
-    if text_col:
-        mapping = ColumnMapping(
-            text=text_col,
-            id=id_col,
-            date=date_col,
-            author=author_col,
-            url=url_col,
-            platform=platform,
-            meta=tuple(meta_col),
-        )
-    elif any((id_col, date_col, author_col, url_col, meta_col)):
-        from evaluator.errors import InputError
-
-        raise InputError("column options need --text-col", field="--text-col")
+    mapping = _column_mapping(text_col, id_col, date_col, author_col, url_col, platform, meta_col)
     languages = [code for code in (lang or "").split(",") if code.strip()] or None
     status = None
     if not (state.quiet or state.wants_json()):
@@ -144,6 +135,34 @@ def ingest(
     if state.wants_json():
         emit_json(report)
         return
+    _print_skipped(report)
+    if not state.quiet:
+        _render(report)
+
+
+def _column_mapping(text_col, id_col, date_col, author_col, url_col, platform, meta_col):
+    """The generic reader's columns, or None; a column option without --text-col is an error."""
+    from evaluator.corpus import ColumnMapping
+
+    if text_col:
+        return ColumnMapping(
+            text=text_col,
+            id=id_col,
+            date=date_col,
+            author=author_col,
+            url=url_col,
+            platform=platform,
+            meta=tuple(meta_col),
+        )
+    if any((id_col, date_col, author_col, url_col, meta_col)):
+        from evaluator.errors import InputError
+
+        raise InputError("column options need --text-col", field="--text-col")
+    return None
+
+
+def _print_skipped(report) -> None:
+    """The first skipped lines on stderr (even with --quiet: data was dropped), then a count."""
     for skipped in report.skipped[:_SHOWN_SKIPS]:
         where = skipped.file + (f":{skipped.line}" if skipped.line is not None else "")
         err_console.print(
@@ -153,8 +172,6 @@ def ingest(
         err_console.print(
             f"[yellow]… and {report.skipped_total - _SHOWN_SKIPS} more skipped lines[/yellow]"
         )
-    if not state.quiet:
-        _render(report)
 
 
 def _render(report) -> None:

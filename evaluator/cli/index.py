@@ -8,7 +8,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from evaluator.cli._common import CHROMA_URL, console, emit_json, examples, new_app, state
+from evaluator.cli._common import (
+    CHROMA_URL,
+    console,
+    emit_json,
+    err_console,
+    examples,
+    new_app,
+    state,
+)
 
 __all__ = ["app"]
 
@@ -67,6 +75,7 @@ def build(
         annotations=annotations.resolve() if annotations else None,
         rebuild=rebuild,
         progress=not (state.quiet or state.wants_json(json_output)),
+        on_notice=lambda line: err_console.print(escape(line), soft_wrap=True),
     )
     if state.wants_json(json_output):
         emit_json(report)

@@ -65,69 +65,85 @@ def _progress():
     return update, bar
 
 
+# The options of `score` spelled out once here, so the command reads as what it does.
+_TRANSCRIPTS = typer.Argument(
+    ...,
+    help="Transcript files or directories (OpenAI JSON/JSONL, CSV, text, utterance files).",
+    show_default=False,
+)
+_FORMAT = typer.Option(
+    "auto", "--format", "-f", help="Force a format: openai, csv, text, utterances."
+)
+_K = typer.Option(3, "-k", min=0, max=20, help="User voices quoted per verdict.")
+_JSON_FILE = typer.Option(None, "--json", help="Write the versioned result (ScoreRun) to FILE.")
+_MARKDOWN = typer.Option(None, "--markdown", help="Write a Markdown report.")
+_HTML = typer.Option(None, "--html", help="Write a self-contained HTML report.")
+_JUNIT = typer.Option(
+    None, "--junit", help="Write JUnit XML: one testcase per transcript x critical criterion."
+)
+_FAIL_UNDER = typer.Option(
+    None,
+    "--fail-under",
+    min=0.0,
+    max=1.0,
+    help="Exit 1 when the run score (mean transcript score, 0-1) is below this.",
+)
+_SKIP_INVALID = typer.Option(
+    False,
+    "--skip-invalid",
+    help="Skip (and report) invalid records instead of stopping at the first one.",
+)
+_MAX_TURN_CHARS = typer.Option(
+    DEFAULT_MAX_TURN_CHARS,
+    "--max-turn-chars",
+    min=200,
+    help="Cut longer turns before they reach the judge.",
+)
+_DETAILS = typer.Option(
+    True, "--details/--summary-only", help="Print a line (--verbose: a table) per transcript."
+)
+_VERBOSE = typer.Option(
+    False,
+    "--verbose",
+    "-v",
+    help="Print each transcript's table of criteria instead of one line per transcript.",
+)
+_EXIT_ZERO = typer.Option(
+    False,
+    "--exit-zero",
+    help="Exit 0 even when transcripts fail (exploring, not gating); errors still exit 2.",
+)
+_ALLOW_UNSCORED = typer.Option(
+    False,
+    "--allow-unscored",
+    help="Pass transcripts whose critical criteria the judge could not score (inconclusive).",
+)
+_TIMEOUT = typer.Option(
+    None, "--timeout", min=1.0, help="Seconds per judge model call (default from config: 60)."
+)
+
+
 def score(
-    transcripts: list[Path] = typer.Argument(
-        ...,
-        help="Transcript files or directories (OpenAI JSON/JSONL, CSV, text, utterance files).",
-        show_default=False,
-    ),
-    fmt: str = typer.Option(
-        "auto", "--format", "-f", help="Force a format: openai, csv, text, utterances."
-    ),
+    transcripts: list[Path] = _TRANSCRIPTS,
+    fmt: str = _FORMAT,
     judge: str | None = JUDGE,
     samples: int = SAMPLES,
-    k: int = typer.Option(3, "-k", min=0, max=20, help="User voices quoted per verdict."),
+    k: int = _K,
     retrieval: bool = RETRIEVAL,
     chroma_url: str | None = CHROMA_URL,
     guidelines: Path | None = GUIDELINES,
-    json_file: Path | None = typer.Option(
-        None, "--json", help="Write the versioned result (ScoreRun) to FILE."
-    ),
-    markdown: Path | None = typer.Option(None, "--markdown", help="Write a Markdown report."),
-    html: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report."),
-    junit: Path | None = typer.Option(
-        None, "--junit", help="Write JUnit XML: one testcase per transcript x critical criterion."
-    ),
-    fail_under: float | None = typer.Option(
-        None,
-        "--fail-under",
-        min=0.0,
-        max=1.0,
-        help="Exit 1 when the run score (mean transcript score, 0-1) is below this.",
-    ),
-    skip_invalid: bool = typer.Option(
-        False,
-        "--skip-invalid",
-        help="Skip (and report) invalid records instead of stopping at the first one.",
-    ),
-    max_turn_chars: int = typer.Option(
-        DEFAULT_MAX_TURN_CHARS,
-        "--max-turn-chars",
-        min=200,
-        help="Cut longer turns before they reach the judge.",
-    ),
-    details: bool = typer.Option(
-        True, "--details/--summary-only", help="Print a line (--verbose: a table) per transcript."
-    ),
-    verbose: bool = typer.Option(
-        False,
-        "--verbose",
-        "-v",
-        help="Print each transcript's table of criteria instead of one line per transcript.",
-    ),
-    exit_zero: bool = typer.Option(
-        False,
-        "--exit-zero",
-        help="Exit 0 even when transcripts fail (exploring, not gating); errors still exit 2.",
-    ),
-    allow_unscored: bool = typer.Option(
-        False,
-        "--allow-unscored",
-        help="Pass transcripts whose critical criteria the judge could not score (inconclusive).",
-    ),
-    timeout: float | None = typer.Option(
-        None, "--timeout", min=1.0, help="Seconds per judge model call (default from config: 60)."
-    ),
+    json_file: Path | None = _JSON_FILE,
+    markdown: Path | None = _MARKDOWN,
+    html: Path | None = _HTML,
+    junit: Path | None = _JUNIT,
+    fail_under: float | None = _FAIL_UNDER,
+    skip_invalid: bool = _SKIP_INVALID,
+    max_turn_chars: int = _MAX_TURN_CHARS,
+    details: bool = _DETAILS,
+    verbose: bool = _VERBOSE,
+    exit_zero: bool = _EXIT_ZERO,
+    allow_unscored: bool = _ALLOW_UNSCORED,
+    timeout: float | None = _TIMEOUT,
 ) -> None:
     """Score transcripts against the rubrics; verdicts quote the transcript and user voices.
 
@@ -135,7 +151,7 @@ def score(
     """  # noqa: E501 (typer keeps line breaks)
     if chroma_url:
         state.override(chroma_url=chroma_url)
-    from evaluator.report import render_terminal, write_reports
+    from evaluator.report import write_reports
     from evaluator.scoring import gate, score_files
 
     settings = state.settings
@@ -162,22 +178,30 @@ def score(
     if state.json:
         emit_json(run)
     elif not state.quiet:
-        render_terminal(run, console, details=details, verbose=verbose)
-        if run.index.voice_queries_below_floor:
-            console.print(
-                f"[dim]user voices: {run.index.voice_queries_below_floor} of "
-                f"{run.index.voice_queries} queries found none as similar as "
-                f"{run.index.min_similarity} (voice_min_similarity); those verdicts quote "
-                "no user[/dim]"
-            )
-        for path in written:
-            console.print(f"[dim]wrote {path}[/dim]")
+        _print_run(run, written, details=details, verbose=verbose)
     decision = gate(run, fail_under=fail_under, allow_unscored=allow_unscored)
     if not state.json:
         for reason in decision.reasons:
             err_console.print(f"[red]{escape(reason)}[/red]")
     if not decision.passed and not exit_zero:
         raise typer.Exit(1)
+
+
+def _print_run(run, written: list[str], *, details: bool, verbose: bool) -> None:
+    """The terminal report, a note when the voice floor left verdicts without a user, and the
+    files written."""
+    from evaluator.report import render_terminal
+
+    render_terminal(run, console, details=details, verbose=verbose)
+    if run.index.voice_queries_below_floor:
+        console.print(
+            f"[dim]user voices: {run.index.voice_queries_below_floor} of "
+            f"{run.index.voice_queries} queries found none as similar as "
+            f"{run.index.min_similarity} (voice_min_similarity); those verdicts quote "
+            "no user[/dim]"
+        )
+    for path in written:
+        console.print(f"[dim]wrote {path}[/dim]")
 
 
 def agreement(

@@ -1,6 +1,6 @@
 """The codebook (the label scheme) and the condition detector built on it.
 
-    load_codebook(path=None) -> Codebook; codebook_version(codebook) -> "VERSION+HASH"
+    load_codebook(path) -> Codebook; codebook_version(codebook) -> "VERSION+HASH"
     detect(text, codebook) -> Detection; find_mentions(text, codebook)
 
 Below `mine/`, `score` and `run`: every stage that reads labels or detects conditions imports

@@ -14,15 +14,11 @@ __all__ = ["load_codebook", "codebook_version"]
 _CACHE: dict[tuple[Path, float], Codebook] = {}
 
 
-def load_codebook(path: str | Path | None = None) -> Codebook:
-    """Read and validate a codebook; `None` means the configured default (`settings.codebook`).
+def load_codebook(path: str | Path) -> Codebook:
+    """Read and validate a codebook (`settings.codebook` is the configured one).
 
     Parsed codebooks are cached per (path, mtime): the detector is called per transcript turn.
     """
-    if path is None:
-        from evaluator.config import load_settings
-
-        path = load_settings().codebook
     path = Path(path).resolve()
     if not path.is_file():
         raise ConfigError("codebook not found", file=path)

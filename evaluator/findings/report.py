@@ -131,7 +131,23 @@ def render_markdown(findings: Findings, heatmaps: dict[str, str] | None = None) 
         lines += _residual_table(table)
         if name in heatmaps:
             lines += [f"![{name}]({heatmaps[name]})", ""]
-    lines += ["## Over-represented cells and what users said", ""]
+    lines += _over_represented_lines(f)
+    lines += _cooccurrence_lines(f)
+    lines += ["", "## Products", ""]
+    if f.products:
+        lines += _group_table(f.products, "product") + [""]
+        product_table = f.tables.get("product_x_sentiment")
+        if product_table is not None:
+            lines += _residual_table(product_table)
+    else:
+        lines += ["_No impact names a product._", ""]
+    lines += _paper_lines(f)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _over_represented_lines(f: Findings) -> list[str]:
+    """Each significant over-represented cell of the residual tables, with its quotes."""
+    lines = ["## Over-represented cells and what users said", ""]
     any_cell = False
     for name in _RESIDUAL_TABLES:
         if name not in f.tables:
@@ -147,7 +163,12 @@ def render_markdown(findings: Findings, heatmaps: dict[str, str] | None = None) 
                 lines.append(f"  - “{_md_escape(quote.quote)}” (`{quote.post_id}`)")
     if not any_cell:
         lines.append("_No over-represented cell (too little data or no association)._")
-    lines += ["", "## Values × perspectives (co-occurrence within an impact)", ""]
+    return lines
+
+
+def _cooccurrence_lines(f: Findings) -> list[str]:
+    """The strongest value x perspective pairs observed at least twice."""
+    lines = ["", "## Values × perspectives (co-occurrence within an impact)", ""]
     shown = [c for c in f.cooccurrence if c.count >= 2][:25]
     if shown:
         lines += [
@@ -164,31 +185,29 @@ def render_markdown(findings: Findings, heatmaps: dict[str, str] | None = None) 
             )
     else:
         lines.append("_No pair observed at least twice._")
-    lines += ["", "## Products", ""]
-    if f.products:
-        lines += _group_table(f.products, "product") + [""]
-        product_table = f.tables.get("product_x_sentiment")
-        if product_table is not None:
-            lines += _residual_table(product_table)
-    else:
-        lines += ["_No impact names a product._", ""]
-    if f.paper_comparison:
-        lines += [
-            "## This corpus vs the seed paper",
-            "",
-            "Condition mix of this corpus's impacts next to the raw impact counts published "
-            "with Li et al. (arXiv 2512.07797) code, before that paper's final cleaning.",
-            "",
-            "| condition | paper category | paper n | paper share | corpus n | corpus share |",
-            "|---|---|---:|---:|---:|---:|",
-        ]
-        for row in f.paper_comparison:
-            lines.append(
-                f"| {row.condition} | {row.paper_category or '–'} | {row.paper_count} "
-                f"| {row.paper_share:.1%} | {row.corpus_count} | {row.corpus_share:.1%} |"
-            )
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
+
+
+def _paper_lines(f: Findings) -> list[str]:
+    """This corpus's condition mix next to the seed paper's, when there is a comparison."""
+    if not f.paper_comparison:
+        return []
+    lines = [
+        "## This corpus vs the seed paper",
+        "",
+        "Condition mix of this corpus's impacts next to the raw impact counts published "
+        "with Li et al. (arXiv 2512.07797) code, before that paper's final cleaning.",
+        "",
+        "| condition | paper category | paper n | paper share | corpus n | corpus share |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for row in f.paper_comparison:
+        lines.append(
+            f"| {row.condition} | {row.paper_category or '–'} | {row.paper_count} "
+            f"| {row.paper_share:.1%} | {row.corpus_count} | {row.corpus_share:.1%} |"
+        )
+    lines.append("")
+    return lines
 
 
 def write_heatmap(table: ContingencyTable, path: Path) -> bool:

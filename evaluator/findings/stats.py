@@ -155,6 +155,47 @@ def sentiment_summary(sentiments: Sequence[str]) -> SentimentSummary:
     )
 
 
+def _layout(
+    name: str,
+    pairs: list[tuple[str, str]],
+    *,
+    row_kind: str,
+    col_kind: str,
+    min_support: int,
+    col_order: Sequence[str] | None,
+) -> ContingencyTable:
+    """The untested table: rows with `min_support` observations (most observed first; the others
+    in `excluded_rows`), columns in `col_order` or by count, all-zero columns dropped."""
+    row_totals = Counter(row for row, _ in pairs)
+    rows = sorted(
+        (r for r, total in row_totals.items() if total >= min_support),
+        key=lambda r: (-row_totals[r], r),
+    )
+    excluded = {
+        r: row_totals[r]
+        for r in sorted(row_totals, key=lambda r: (-row_totals[r], r))
+        if r not in rows
+    }
+    kept = [(r, c) for r, c in pairs if r in set(rows)]
+    col_totals = Counter(c for _, c in kept)
+    if col_order is not None:
+        cols = [c for c in col_order if col_totals.get(c)]
+        cols += sorted(c for c in col_totals if c not in set(cols))
+    else:
+        cols = sorted(col_totals, key=lambda c: (-col_totals[c], c))
+    cell_counts = Counter(kept)
+    return ContingencyTable(
+        name=name,
+        row_kind=row_kind,
+        col_kind=col_kind,
+        rows=rows,
+        cols=cols,
+        counts=[[cell_counts.get((r, c), 0) for c in cols] for r in rows],
+        n=len(kept),
+        excluded_rows=excluded,
+    )
+
+
 def contingency(
     name: str,
     pairs: Iterable[tuple[str, str]],
@@ -176,36 +217,15 @@ def contingency(
     from statsmodels.stats.contingency_tables import Table
     from statsmodels.stats.multitest import multipletests
 
-    pairs = list(pairs)
-    row_totals = Counter(row for row, _ in pairs)
-    rows = sorted(
-        (r for r, total in row_totals.items() if total >= min_support),
-        key=lambda r: (-row_totals[r], r),
-    )
-    excluded = {
-        r: row_totals[r]
-        for r in sorted(row_totals, key=lambda r: (-row_totals[r], r))
-        if r not in rows
-    }
-    kept = [(r, c) for r, c in pairs if r in set(rows)]
-    col_totals = Counter(c for _, c in kept)
-    if col_order is not None:
-        cols = [c for c in col_order if col_totals.get(c)]
-        cols += sorted(c for c in col_totals if c not in set(cols))
-    else:
-        cols = sorted(col_totals, key=lambda c: (-col_totals[c], c))
-    cell_counts = Counter(kept)
-    counts = [[cell_counts.get((r, c), 0) for c in cols] for r in rows]
-    table = ContingencyTable(
-        name=name,
+    table = _layout(
+        name,
+        list(pairs),
         row_kind=row_kind,
         col_kind=col_kind,
-        rows=rows,
-        cols=cols,
-        counts=counts,
-        n=len(kept),
-        excluded_rows=excluded,
+        min_support=min_support,
+        col_order=col_order,
     )
+    rows, cols, counts = table.rows, table.cols, table.counts
     if len(rows) < 2 or len(cols) < 2:
         table.note = (
             f"not tested: needs at least 2 {row_kind}s with >= {min_support} impacts "
@@ -389,41 +409,10 @@ def _paper_comparison(
     return rows
 
 
-def compute_findings(
-    annotations_path: Path,
-    *,
-    min_support: int = 30,
-    alpha: float = 0.05,
-    top_quotes: int = 3,
-    reference: Path | None = None,
-    codebook: Codebook | None = None,
-) -> Findings:
-    """All statistics of `findings.json` from an annotations file.
-
-    Only relevant impacts of posts the annotator did not fail on are counted.
-    """
-    if min_support < 1:
-        raise InputError("must be at least 1", field="min_support")
-    annotations_path = Path(annotations_path)
-    annotations = load_annotations(annotations_path, codebook)
-    names = _product_names(codebook)
-    failed = sum(1 for a in annotations if a.error)
-    relevant = [a for a in annotations if a.relevant and not a.error and a.impacts]
-    rows = [
-        _Row(
-            post_id=a.id,
-            crisis=a.crisis,
-            impact=impact,
-            product=names.get(impact.product.lower(), impact.product) if impact.product else None,
-        )
-        for a in relevant
-        for impact in a.impacts
-    ]
-    if not rows:
-        raise InputError(
-            f"no relevant impacts among {len(annotations)} annotations: nothing to analyse",
-            file=annotations_path,
-        )
+def _tables(
+    rows: list[_Row], codebook: Codebook | None, *, min_support: int, alpha: float, top_quotes: int
+) -> dict[str, ContingencyTable]:
+    """The four contingency tables, with quotes for over-represented and dominant cells."""
     col_order = {
         "sentiment": list(_SENTIMENTS),
         "perspective": codebook.ids("perspectives") if codebook else None,
@@ -467,7 +456,13 @@ def compute_findings(
                     top_quotes,
                 )
         tables[name] = table
+    return tables
 
+
+def _cooccurrence(
+    rows: list[_Row], *, alpha: float, top_quotes: int
+) -> tuple[list[Cooccurrence], int]:
+    """Value x perspective pairs (impacts with a value), with quotes for the attracting ones."""
     value_rows = [r for r in rows if r.impact.value != "none"]
     pairs, family = cooccurrence(
         [(r.impact.value, r.impact.perspective) for r in value_rows], alpha=alpha
@@ -482,6 +477,46 @@ def compute_findings(
                 ),
                 top_quotes,
             )
+    return pairs, family
+
+
+def compute_findings(
+    annotations_path: Path,
+    *,
+    min_support: int = 30,
+    alpha: float = 0.05,
+    top_quotes: int = 3,
+    reference: Path | None = None,
+    codebook: Codebook | None = None,
+) -> Findings:
+    """All statistics of `findings.json` from an annotations file.
+
+    Only relevant impacts of posts the annotator did not fail on are counted.
+    """
+    if min_support < 1:
+        raise InputError("must be at least 1", field="min_support")
+    annotations_path = Path(annotations_path)
+    annotations = load_annotations(annotations_path, codebook)
+    names = _product_names(codebook)
+    failed = sum(1 for a in annotations if a.error)
+    relevant = [a for a in annotations if a.relevant and not a.error and a.impacts]
+    rows = [
+        _Row(
+            post_id=a.id,
+            crisis=a.crisis,
+            impact=impact,
+            product=names.get(impact.product.lower(), impact.product) if impact.product else None,
+        )
+        for a in relevant
+        for impact in a.impacts
+    ]
+    if not rows:
+        raise InputError(
+            f"no relevant impacts among {len(annotations)} annotations: nothing to analyse",
+            file=annotations_path,
+        )
+    tables = _tables(rows, codebook, min_support=min_support, alpha=alpha, top_quotes=top_quotes)
+    pairs, family = _cooccurrence(rows, alpha=alpha, top_quotes=top_quotes)
 
     conditions = _group_summaries(rows, "condition", min_support)
     notes = []

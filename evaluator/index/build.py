@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -196,11 +195,14 @@ def build_index(
     rebuild: bool = False,
     progress: bool = False,
     on_start: Callable[[int, int], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> IndexBuildReport:
     """Index the impacts of `annotations` (default: settings); see the module doc for safety.
 
     `on_start(to_add, to_encode)` runs before any voice is added: how many voices go into the
-    index, and how many of them the shipped vectors lack (for notices).
+    index, and how many of them the shipped vectors lack (for notices). `on_notice(line)` hears
+    what the build did besides indexing (an unreadable index moved aside); the library prints
+    nothing itself.
     """
     started = time.perf_counter()
     corpus = Path(corpus or settings.corpus).resolve()
@@ -209,7 +211,7 @@ def build_index(
     store = resolve_store(settings, path=path, chroma_url=chroma_url)
     with _build_lock(store, settings.cache_dir):
         return _build(settings, store, items, codebook_version, corpus, annotations, rebuild,
-                      progress, started, on_start)  # fmt: skip
+                      progress, started, on_start, on_notice)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -244,6 +246,7 @@ def _build(
     progress: bool,
     started: float,
     on_start: Callable[[int, int], None] | None,
+    on_notice: Callable[[str], None] | None,
 ) -> IndexBuildReport:
     model = model_info()
     try:
@@ -261,7 +264,8 @@ def _build(
         store.close()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         store.path.rename(store.path.with_name(f"{store.path.name}.corrupt-{stamp}"))
-        sys.stderr.write(f"unreadable index moved to {store.path.name}.corrupt-{stamp}\n")
+        if on_notice is not None:
+            on_notice(f"unreadable index moved to {store.path.name}.corrupt-{stamp}")
         previous, existing = None, store.voice_collections()
     full = (
         rebuild

@@ -296,12 +296,6 @@ def _novel_specifics(sentence: str, user_text: str) -> int:
 # Embeddings (loaded once, lazily)
 
 
-def embedding_model_id() -> str:
-    from evaluator.embeddings import MODEL_NAME
-
-    return MODEL_NAME
-
-
 @cache
 def _prototypes() -> dict[str, list[str]]:
     data = json.loads(PROTOTYPES_FILE.read_text(encoding="utf-8"))

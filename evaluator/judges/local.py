@@ -18,7 +18,6 @@ from evaluator.judges.behaviours import (
     BehaviourDetector,
     Detection,
     TurnAnalysis,
-    embedding_model_id,
     load_model,
     merge_detections,
 )
@@ -40,8 +39,10 @@ class LocalJudge:
     usage = None
 
     def __init__(self, model_path: Path = MODEL_FILE) -> None:
+        from evaluator.embeddings import MODEL_NAME
+
         self._model_path = model_path
-        self.model = f"{embedding_model_id()}+{load_model(model_path)['id']}"
+        self.model = f"{MODEL_NAME}+{load_model(model_path)['id']}"
         self._detector: BehaviourDetector | None = None
         self._grader = QualityGrader()
         self._lock = threading.Lock()

@@ -143,7 +143,11 @@ class LocalAnnotator:
         labelled: list[LabelledPost] | None = None,
         embedder: Embedder | None = None,
     ) -> None:
-        self.codebook = codebook or load_codebook()
+        if codebook is None:
+            from evaluator.config import load_settings
+
+            codebook = load_codebook(load_settings().codebook)
+        self.codebook = codebook
         cb = self.codebook
         self._products = [
             (label.name or label.id, PhraseMatcher(label.id, label.cues, label.exact_case))

@@ -207,7 +207,7 @@ def mine(
     out: str | Path,
     *,
     annotator: Annotator | str = "local",
-    codebook: Codebook | str | Path | None = None,
+    codebook: Codebook | str | Path,
     limit: int | None = None,
     sample: int | None = None,
     seed: int = 0,
@@ -222,8 +222,8 @@ def mine(
     """Annotate the corpus into `out` (JSONL, `.gz` for gzip), resuming an interrupted run.
 
     `annotator` is a name (`local`, `PROVIDER:MODEL`) or a ready Annotator; `codebook` a loaded
-    Codebook or a path (default: the configured one). `progress(done, total)` is called at the
-    start and after every batch. Returns the summary of the whole output file.
+    Codebook or a path (`settings.codebook` is the configured one). `progress(done, total)` is
+    called at the start and after every batch. Returns the summary of the whole output file.
     """
     from evaluator.codebook import load_codebook
 
@@ -259,23 +259,8 @@ def mine(
         progress(resumed, len(posts))
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(partial, "a", encoding="utf-8") as handle:
-        if not done and handle.tell() == 0:
-            _append(handle, [json.dumps(_header(annotator.info))])
-        for start in range(0, len(todo), size):
-            batch = todo[start : start + size]
-            rows = annotator.annotate(batch)
-            if [row.id for row in rows] != [post.id for post in batch]:
-                raise ModelError(
-                    f"annotator {annotator.info.name!r} returned {len(rows)} rows for "
-                    f"{len(batch)} posts, or in another order",
-                    field="annotator",
-                )
-            lines = [row.model_dump_json() for row in rows]
-            _append(handle, lines)
-            done.update(zip((row.id for row in rows), lines, strict=True))
-            if progress:
-                progress(resumed + start + len(batch), len(posts))
+    on_batch = (lambda n: progress(resumed + n, len(posts))) if progress else None
+    _annotate_into(partial, annotator, todo, done, size=size, on_batch=on_batch)
 
     with atomic_write(out) as handle:
         for post in posts:
@@ -291,3 +276,33 @@ def mine(
         resumed=resumed,
         started=started,
     )
+
+
+def _annotate_into(
+    partial: Path,
+    annotator: Annotator,
+    todo: list[Post],
+    done: dict[str, str],
+    *,
+    size: int,
+    on_batch: Callable[[int], None] | None,
+) -> None:
+    """Annotate `todo` in batches, appending each batch's rows to `partial` (after the header,
+    when it is new) and to `done`; `on_batch(posts annotated so far)` after each batch."""
+    with open(partial, "a", encoding="utf-8") as handle:
+        if not done and handle.tell() == 0:
+            _append(handle, [json.dumps(_header(annotator.info))])
+        for start in range(0, len(todo), size):
+            batch = todo[start : start + size]
+            rows = annotator.annotate(batch)
+            if [row.id for row in rows] != [post.id for post in batch]:
+                raise ModelError(
+                    f"annotator {annotator.info.name!r} returned {len(rows)} rows for "
+                    f"{len(batch)} posts, or in another order",
+                    field="annotator",
+                )
+            lines = [row.model_dump_json() for row in rows]
+            _append(handle, lines)
+            done.update(zip((row.id for row in rows), lines, strict=True))
+            if on_batch:
+                on_batch(start + len(batch))

@@ -1,7 +1,7 @@
 """Scenarios: scripted (and optionally simulated) conversations run against a bot, scored, and
 gated in CI against a blessed baseline.
 
-    run_scenarios(["scenarios/"], "python:examples.bot.bot:reply",
+    run_scenarios(["scenarios/"], "python:examples.bot.bot:reply", settings=load_settings(),
                   system_prompt_file="examples/bot/prompts/v1.txt") -> RunRecord
     bless(run) -> RunRecord (kind="baseline")
     evaluator.check.check_run(run, baseline, max_drop=0.05) -> CheckReport

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evaluator import __version__
 from evaluator.errors import InputError
@@ -30,6 +31,9 @@ from evaluator.types import (
     UnmetExpectation,
 )
 
+if TYPE_CHECKING:
+    from evaluator.config import Settings
+
 __all__ = [
     "run_scenarios",
     "load_checked_scenarios",
@@ -44,16 +48,14 @@ Progress = Callable[[str, int, int], None]
 def load_checked_scenarios(
     sources: Sequence[str | Path] | Sequence[Scenario],
     *,
-    settings=None,
+    settings: Settings,
     rubrics: Mapping[str, Rubric] | None = None,
 ) -> list[Scenario]:
     """Scenarios from files or folders (or already-built objects), with their conditions checked
     against the codebook and their `expect` ids against the rubrics."""
     from evaluator.codebook import load_codebook
-    from evaluator.config import load_settings
     from evaluator.scenarios.loader import check_expectations, load_scenarios
 
-    settings = settings or load_settings()
     known = [c.id for c in load_codebook(settings.codebook).conditions]
     sources = list(sources)
     if not sources:
@@ -170,8 +172,8 @@ def run_scenarios(
     scenarios: Sequence[str | Path] | Sequence[Scenario],
     target_spec: str,
     *,
+    settings: Settings,
     system_prompt_file: str | Path | None = None,
-    settings=None,
     judge_spec: str | None = None,
     samples: int = 1,
     concurrency: int | None = None,
@@ -189,10 +191,8 @@ def run_scenarios(
     scenario's outcome; input problems (bad scenario, unknown target or criterion) raise
     `evaluator.errors` errors before any bot is called.
     """
-    from evaluator.config import load_settings
     from evaluator.scoring import open_session
 
-    settings = settings or load_settings()
     started = time.perf_counter()
     with open_session(
         settings,

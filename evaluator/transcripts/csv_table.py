@@ -41,6 +41,34 @@ class _Conversation:
         self.error: InputError | None = None
 
 
+def _turn_and_role(
+    row: dict,
+    columns: dict[str, str],
+    conversation_id: str,
+    conversation: _Conversation,
+    *,
+    path: Path,
+    line: int,
+) -> tuple[int, str | None]:
+    """The row's turn number (an integer not yet seen in its conversation) and role."""
+    raw_turn = (row.get(columns["turn"]) or "").strip()
+    try:
+        turn = int(raw_turn)
+    except ValueError:
+        raise InputError(
+            f"turn must be an integer, got {raw_turn!r}", file=path, line=line, field="turn"
+        ) from None
+    role = normalise_role(row.get(columns["role"]) or "", file=path, field="role", line=line)
+    if any(existing[0] == turn for existing in conversation.rows):
+        raise InputError(
+            f"turn {turn} of conversation {conversation_id!r} appears twice",
+            file=path,
+            line=line,
+            field="turn",
+        )
+    return turn, role
+
+
 def _read(path: Path, on_error: OnError) -> Iterator[Transcript]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # real exports hold very long messages
     conversations: dict[str, _Conversation] = {}
@@ -70,26 +98,9 @@ def _read(path: Path, on_error: OnError) -> Iterator[Transcript]:
             if conversation.error is not None:
                 continue
             try:
-                raw_turn = (row.get(columns["turn"]) or "").strip()
-                try:
-                    turn = int(raw_turn)
-                except ValueError:
-                    raise InputError(
-                        f"turn must be an integer, got {raw_turn!r}",
-                        file=path,
-                        line=line,
-                        field="turn",
-                    ) from None
-                role = normalise_role(
-                    row.get(columns["role"]) or "", file=path, field="role", line=line
+                turn, role = _turn_and_role(
+                    row, columns, conversation_id, conversation, path=path, line=line
                 )
-                if any(existing[0] == turn for existing in conversation.rows):
-                    raise InputError(
-                        f"turn {turn} of conversation {conversation_id!r} appears twice",
-                        file=path,
-                        line=line,
-                        field="turn",
-                    )
             except InputError as exc:
                 if on_error is None:
                     raise
