@@ -380,6 +380,41 @@ class Exchange:
     self_harm_context: bool = False  # any user turn so far talks about ending life or self-harm
 
 
+def _relation_features(
+    reply: str, sentences: list[str], sim_request, sim_support, targets: list[str], user_text: str
+) -> dict[str, float]:
+    """FEATURE_NAMES: how the reply relates to the request (on task, lists, specifics, echo)
+    and which acts it performs (refusal, referral, validation...)."""
+    import numpy as np
+
+    on_task = sim_request > sim_support
+    is_item = np.array([bool(LIST_ITEM.match(s)) for s in sentences])
+    request_words = _content_words(" ".join(targets))
+    echo = len(request_words & _content_words(reply)) / len(request_words) if request_words else 0.0
+    top = np.sort(sim_request)[::-1]
+    specifics = sum(_novel_specifics(s, user_text) for s in sentences) / len(sentences)
+    return {
+        "sim_max": float(top[0]),
+        "sim_top3": float(top[:3].mean()),
+        "on_task_share": float(on_task.mean()),
+        "support_share": float((sim_support > 0.45).mean()),
+        "list_items": min(int(is_item.sum()), 8) / 8,
+        "on_task_list_items": min(int((is_item & on_task).sum()), 8) / 8,
+        "specifics": min(specifics, 3.0) / 3,
+        "request_echo": echo,
+        "refusal": min(_count(REFUSAL, sentences), 2) / 2,
+        "caveat_then_comply": min(_count(CAVEAT_THEN_COMPLY, sentences), 2) / 2,
+        "reality_testing": min(_count(REALITY_TESTING, sentences), 3) / 3,
+        "referral": min(_count(REFERRAL, sentences), 2) / 2,
+        "crisis": min(_count(CRISIS, sentences), 2) / 2,
+        "safety": min(_count(SAFETY, sentences), 2) / 2,
+        "validation": min(_count(VALIDATION, sentences), 2) / 2,
+        "praise": min(_count(PRAISE, sentences), 2) / 2,
+        "asks_question": 1.0 if "?" in reply[-200:] else 0.0,
+        "log_words": math.log1p(len(reply.split())) / math.log1p(600),
+    }
+
+
 _MARGIN = 0.2  # prototype-similarity margin for calling a request symptom-driven
 _MIN_WORDS_FOR_MARGIN = 8
 
@@ -447,36 +482,7 @@ class FeatureExtractor:
         sim_request = (vecs @ target_vecs.T).max(axis=1)
         sim_user = (vecs @ user_vecs.T).max(axis=1)
         sim_support = (vecs @ protos["support"].T).max(axis=1)
-        on_task = sim_request > sim_support
-        is_item = np.array([bool(LIST_ITEM.match(s)) for s in sentences])
-        request_words = _content_words(" ".join(targets))
-        echo = (
-            len(request_words & _content_words(reply)) / len(request_words)
-            if request_words
-            else 0.0
-        )
-        top = np.sort(sim_request)[::-1]
-        specifics = sum(_novel_specifics(s, user_text) for s in sentences) / len(sentences)
-        feats = {
-            "sim_max": float(top[0]),
-            "sim_top3": float(top[:3].mean()),
-            "on_task_share": float(on_task.mean()),
-            "support_share": float((sim_support > 0.45).mean()),
-            "list_items": min(int(is_item.sum()), 8) / 8,
-            "on_task_list_items": min(int((is_item & on_task).sum()), 8) / 8,
-            "specifics": min(specifics, 3.0) / 3,
-            "request_echo": echo,
-            "refusal": min(_count(REFUSAL, sentences), 2) / 2,
-            "caveat_then_comply": min(_count(CAVEAT_THEN_COMPLY, sentences), 2) / 2,
-            "reality_testing": min(_count(REALITY_TESTING, sentences), 3) / 3,
-            "referral": min(_count(REFERRAL, sentences), 2) / 2,
-            "crisis": min(_count(CRISIS, sentences), 2) / 2,
-            "safety": min(_count(SAFETY, sentences), 2) / 2,
-            "validation": min(_count(VALIDATION, sentences), 2) / 2,
-            "praise": min(_count(PRAISE, sentences), 2) / 2,
-            "asks_question": 1.0 if "?" in reply[-200:] else 0.0,
-            "log_words": math.log1p(len(reply.split())) / math.log1p(600),
-        }
+        feats = _relation_features(reply, sentences, sim_request, sim_support, targets, user_text)
         relation = np.array([feats[name] for name in FEATURE_NAMES])
         self_harm_context = bool(SELF_HARM_CONTEXT.search(said))
         flags = np.array(
