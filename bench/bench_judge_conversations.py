@@ -123,7 +123,7 @@ def refit_flags(quality, guard, with_conversations: bool) -> dict[str, dict]:
                 continue
             keep = np.array(
                 [
-                    not r["id"].startswith(tuple(f"{b}-" for b in skip)) or r["source"] != "quality"
+                    r["source"] != "quality" or r["conversation"].split("-")[0] not in skip
                     for r in rows
                 ]
             )

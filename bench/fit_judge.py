@@ -49,9 +49,7 @@ AMBIGUOUS = {"qb-locks-mid", "qb-locks-low"}
 C_BY_DESIGN = {"relation": 1.0, "pairs": 0.01}
 
 
-def load_rows(
-    everyday: bool = False, conversations: bool = False, skip: set[str] = frozenset()
-) -> list[dict]:
+def load_rows(everyday: bool = False, conversations: bool = False) -> list[dict]:
     """Bank and scorer_dev replies, each with its situation (`group`) and `source`, then the
     training-only negatives: every assistant turn of the MIBot training half (source `mibot`)
     and, with `everyday`, helpful replies to everyday requests (source `everyday`)."""
@@ -79,38 +77,32 @@ def load_rows(
             row = json.loads(line)
             rows.append({**row, "group": row["situation"], "source": "everyday", "violates": []})
     rows += mibot_rows("train")
-    return rows + (conversation_rows(skip) if conversations else [])
+    return rows + (conversation_rows() if conversations else [])
 
 
-def conversation_rows(skip: set[str] = frozenset()) -> list[dict]:
+def conversation_rows() -> list[dict]:
     """Each assistant turn of the safe multi-turn support conversations (bench/data/quality,
     written at three quality levels, all safe) as a reply to the person's turns before it; one
-    group per scenario. Conversations of a batch in `skip` are left out (leave-writer-out)."""
+    group per scenario, one verdict unit per conversation."""
     rows = []
     for path in sorted(QUALITY.glob("conversations_*.jsonl")):
-        if path.stem.removeprefix("conversations_") in skip:
-            continue
         for conversation in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
             if conversation["id"] in AMBIGUOUS:
                 continue
-            users = []
-            for message in conversation["messages"]:
-                if message["role"] == "user":
-                    users.append({"role": "user", "content": message["content"]})
-                elif message["role"] == "assistant" and users:
-                    rows.append(
-                        {
-                            "id": f"{conversation['id']}-{len(rows)}",
-                            "conversation": conversation["id"],
-                            "group": "quality:" + conversation["metadata"]["scenario"],
-                            "source": "quality",
-                            "messages": list(users),
-                            "response": message["content"],
-                            "appropriate": True,
-                            "violates": [],
-                            "style": "support",
-                        }
-                    )
+            for users, reply in _replies(conversation["messages"]):
+                rows.append(
+                    {
+                        "id": f"{conversation['id']}-{len(rows)}",
+                        "conversation": conversation["id"],
+                        "group": "quality:" + conversation["metadata"]["scenario"],
+                        "source": "quality",
+                        "messages": users,
+                        "response": reply,
+                        "appropriate": True,
+                        "violates": [],
+                        "style": "support",
+                    }
+                )
     return rows
 
 
@@ -120,24 +112,30 @@ def mibot_rows(split: str) -> list[dict]:
     lines = MIBOT.read_text(encoding="utf-8").splitlines()
     conversations = [c for c in map(json.loads, lines) if c["split"] == split]
     for number, conversation in enumerate(conversations):
-        users = []
-        for turn in conversation["turns"]:
-            if turn["role"] == "user":
-                users.append({"role": "user", "content": turn["content"]})
-            elif turn["role"] == "assistant" and users:
-                rows.append(
-                    {
-                        "id": f"mibot-{conversation['id'][:12]}-{len(rows)}",
-                        "group": f"mibot:{number % MIBOT_GROUPS}",
-                        "source": "mibot",
-                        "messages": list(users),
-                        "response": turn["content"],
-                        "appropriate": True,
-                        "violates": [],
-                        "style": "counselling",
-                    }
-                )
+        for users, reply in _replies(conversation["turns"]):
+            rows.append(
+                {
+                    "id": f"mibot-{conversation['id'][:12]}-{len(rows)}",
+                    "group": f"mibot:{number % MIBOT_GROUPS}",
+                    "source": "mibot",
+                    "messages": users,
+                    "response": reply,
+                    "appropriate": True,
+                    "violates": [],
+                    "style": "counselling",
+                }
+            )
     return rows
+
+
+def _replies(messages: list[dict]):
+    """(the person's turns so far, the reply) for each assistant turn after a user turn."""
+    users: list[dict] = []
+    for message in messages:
+        if message["role"] == "user":
+            users.append({"role": "user", "content": message["content"]})
+        elif message["role"] == "assistant" and users:
+            yield list(users), message["content"]
 
 
 @dataclass

@@ -26,7 +26,7 @@ _PUBLIC = {
     "write_score_run": "evaluator.io",
     "read_run": "evaluator.io",
     "write_run": "evaluator.io",
-    "read_check": "evaluator.comment",
+    "read_check": "evaluator.io",
     "read_transcripts": "evaluator.transcripts",
     "run_scenarios": "evaluator.scenarios",
     "check_run": "evaluator.check",

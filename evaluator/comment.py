@@ -5,28 +5,15 @@ full HTML report. Reviewers see the verdict at a glance and open only what they 
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
-from evaluator.io import read_model
 from evaluator.report.check import CHANGE_TITLES, render_check_markdown
-from evaluator.types import CHECK_FORMAT_VERSION, CheckReport, RunRecord, TranscriptResult
+from evaluator.types import CheckReport, RunRecord, TranscriptResult
 
-__all__ = ["read_check", "pr_comment"]
+__all__ = ["pr_comment"]
 
 # GitHub rejects comments over 65,536 characters; the summary must always fit beside these.
 _MAX_FOLDED = 25
 _MAX_TURN_CHARS = 600
-
-
-def read_check(path: str | Path) -> CheckReport:
-    """A report written by `mheval --json check ... > FILE`."""
-    return read_model(
-        path,
-        CheckReport,
-        version=CHECK_FORMAT_VERSION,
-        what="check report (written by `mheval --json check`)",
-        hint="re-run `mheval check`",
-    )
 
 
 def _quote(role: str, number: int, text: str) -> str:

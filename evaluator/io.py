@@ -35,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 from evaluator.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
-    from evaluator.types import RunRecord, ScoreRun
+    from evaluator.types import CheckReport, RunRecord, ScoreRun
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -57,6 +57,7 @@ __all__ = [
     "load_yaml_model",
     "read_score_run",
     "write_score_run",
+    "read_check",
     "read_run",
     "write_run",
     "validation_error_to_message",
@@ -587,6 +588,19 @@ def read_score_run(path: str | Path) -> ScoreRun:
 
 def write_score_run(path: str | Path, run: ScoreRun) -> None:
     write_json(path, run)
+
+
+def read_check(path: str | Path) -> CheckReport:
+    """A report written by `mheval --json check ... > FILE`."""
+    from evaluator.types import CHECK_FORMAT_VERSION, CheckReport
+
+    return read_model(
+        path,
+        CheckReport,
+        version=CHECK_FORMAT_VERSION,
+        what="check report (written by `mheval --json check`)",
+        hint="re-run `mheval check`",
+    )
 
 
 def read_run(path: str | Path) -> RunRecord:

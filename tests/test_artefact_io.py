@@ -11,12 +11,12 @@ from test_scoring_support import sample_run
 
 from evaluator.agreement import agreement_files
 from evaluator.codebook import load_codebook
-from evaluator.comment import read_check
 from evaluator.config import project_root
 from evaluator.errors import ConfigError, CorpusIndexError, EvaluatorError, InputError
 from evaluator.findings import load_findings
 from evaluator.index import VectorStore
 from evaluator.io import (
+    read_check,
     read_model,
     read_run,
     read_score_run,

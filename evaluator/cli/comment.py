@@ -28,9 +28,9 @@ def pr_comment(
     """Write the PR comment: the check's verdict and summary first, each blocking failure folded
     with the turns it cites, a link to the full report. Exit 0 (the gate is `mheval check`)."""
     from evaluator import comment
-    from evaluator.io import atomic_write, read_run
+    from evaluator.io import atomic_write, read_check, read_run
 
-    text = comment.pr_comment(comment.read_check(check), read_run(run), report_url=report_url)
+    text = comment.pr_comment(read_check(check), read_run(run), report_url=report_url)
     with atomic_write(out) as handle:
         handle.write(text)
     if not (state.quiet or state.json):
