@@ -1,8 +1,11 @@
-"""Agreement between two hand labellings of the same posts (batch c, labelled twice, blind).
+"""Agreement between two hand labellings of the same training posts, the second one blind.
 
-    python bench/bench_agreement.py
+    python bench/bench_agreement.py [SECOND.jsonl]
 
-Scores each labelling against the other with the dev-set metrics of bench_local_annotator.py.
+SECOND defaults to batch c's second labelling (bench/data/agreement/gold_c_second.jsonl); the
+first labels of its posts are looked up by id in bench/data/mine_labelled/gold_*.jsonl (e.g.
+gold_stuvwx_second.jsonl: the first 10 posts of batches s-x). Scores each labelling against the
+other with the dev-set metrics of bench_local_annotator.py.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from bench_local_annotator import score, summary_line  # noqa: E402
 
 from evaluator.types import Annotation  # noqa: E402
 
-FIRST = ROOT / "bench" / "data" / "mine_labelled" / "gold_c.jsonl"
+LABELLED = ROOT / "bench" / "data" / "mine_labelled"
 SECOND = ROOT / "bench" / "data" / "agreement" / "gold_c_second.jsonl"
 
 
@@ -33,7 +36,11 @@ def load(path: Path) -> dict[str, dict]:
 
 
 def main() -> None:
-    first, second = load(FIRST), load(SECOND)
+    second = load(Path(sys.argv[1]) if len(sys.argv) > 1 else SECOND)
+    labelled: dict[str, dict] = {}
+    for path in sorted(LABELLED.glob("gold_*.jsonl")):
+        labelled.update(load(path))
+    first = {key: labelled[key] for key in second}
     pairs = (("second vs first", first, second), ("first vs second", second, first))
     for name, gold, other in pairs:
         predictions = {key: Annotation.model_validate(row) for key, row in other.items()}
