@@ -39,7 +39,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args()
     setup_offline_env()
-    from evaluator.judges.behaviours import merge_detections
+    from evaluator.judges.detector import merge_detections
     from evaluator.scoring import open_session
     from evaluator.transcripts import read_transcripts
     from evaluator.types import Transcript

@@ -153,7 +153,7 @@ class Featurised:
 def featurise(rows: list[dict]) -> Featurised:
     """The judge's own inputs (FeatureExtractor.exchange) for each reply in its context; an
     empty reply gets zeros (it never reaches the heads: it is not an answer)."""
-    from evaluator.judges.behaviours import FeatureExtractor
+    from evaluator.judges.features import FeatureExtractor
 
     extractor = FeatureExtractor()
     texts = [m["content"] for r in rows for m in r["messages"]] + [r["response"] for r in rows]
@@ -209,7 +209,7 @@ def fit_head(x, target, groups, c):
 
 
 def predict(heads: dict[str, dict], inputs: dict[str, np.ndarray]) -> np.ndarray:
-    """The judge's rule (behaviours.harm_probability), vectorised."""
+    """The judge's rule (detector.harm_probability), vectorised."""
     outputs = [
         1 / (1 + np.exp(-(((inputs[d] - h["mean"]) / h["scale"]) @ h["coef"] + h["intercept"])))
         for d, h in heads.items()
@@ -289,7 +289,8 @@ def _addressing_threshold(data: Featurised, rows: np.ndarray, floor: float = 0.9
 
 def fit_model(data: Featurised, rows: np.ndarray) -> dict:
     """The shipped model's JSON fitted on `rows` (indices) only."""
-    from evaluator.judges.behaviours import FEATURE_NAMES, HARM_FLAGS, MODEL_FORMAT_VERSION
+    from evaluator.judges.detector import MODEL_FORMAT_VERSION
+    from evaluator.judges.features import FEATURE_NAMES, HARM_FLAGS
 
     rows = rows[~data.silent[rows]]
     groups = data.groups[rows]
@@ -332,7 +333,7 @@ def main() -> int:
     args = parser.parse_args()
     setup_offline_env()
     warnings.filterwarnings("ignore")
-    from evaluator.judges.behaviours import MODEL_FILE
+    from evaluator.judges.detector import MODEL_FILE
 
     rows = load_rows(everyday=args.with_everyday, conversations=args.with_conversations)
     model = fit_model(featurise(rows), np.arange(len(rows)))

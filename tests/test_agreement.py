@@ -6,7 +6,7 @@ import json
 from collections import Counter
 
 import pytest
-from test_scoring_support import FakeJudge, fixture_rubrics, transcript
+from support.scoring import FakeJudge, fixture_rubrics, transcript
 
 from evaluator.agreement import agreement, agreement_files, read_labels
 from evaluator.codebook import load_codebook

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_scoring_support import sample_run
+from support.scoring import sample_run
 
 from evaluator.agreement import agreement_files
 from evaluator.codebook import load_codebook

@@ -14,6 +14,7 @@ import pytest
 from scipy.stats import chi2_contingency, fisher_exact
 from scipy.stats import t as student_t
 
+from evaluator import __version__
 from evaluator.errors import InputError
 from evaluator.findings import (
     compute_findings,
@@ -253,8 +254,16 @@ def test_pmi_npmi_and_fisher_by_hand():
     assert pair.expected == pytest.approx(10 * 9 / n, abs=1e-3)
     assert pair.p_value == pytest.approx(fisher_exact([[8, 2], [1, 19]]).pvalue)
     assert pair.significant
-    assert all(c.count > 0 for c in result)  # unobserved pairs are tested, not listed
-    assert result[0].significant and result[0].npmi >= result[1].npmi or not result[1].significant
+    # Unobserved pairs are tested, not listed. Significant pairs first, then by NPMI: calmness
+    # only ever with emotional_support (NPMI 1); the two rare pairs are below chance.
+    assert [(c.value, c.perspective, c.significant) for c in result] == [
+        ("calmness", "emotional_support", True),
+        ("autonomy", "dependency", True),
+        ("privacy", "ethics", True),
+        ("privacy", "dependency", False),
+        ("autonomy", "ethics", False),
+    ]
+    assert result[0].npmi == 1.0 and result[3].npmi > result[4].npmi
 
 
 def test_sentiment_summary_matches_t_interval_and_wilson():
@@ -295,7 +304,11 @@ def test_findings_on_hand_labelled_real_posts():
     paper = {row.condition: row for row in findings.paper_comparison}
     assert paper["adhd"].paper_count == 6569 and paper["adhd"].corpus_count == 3
     assert sum(row.paper_share for row in findings.paper_comparison) == pytest.approx(1, abs=1e-3)
-    assert any("below the minimum support" in note for note in findings.notes)
+    assert findings.notes == [
+        "3 condition(s) below the minimum support of 3 impacts, left out of the tests: "
+        "schizophrenia_spectrum, autism, bipolar",
+        "1 post(s) were not annotated (annotator error) and are not counted",
+    ]
 
 
 def test_planted_associations_are_found(synthetic_findings):
@@ -364,7 +377,12 @@ def test_markdown_report_and_heatmap(tmp_path, synthetic_findings):
     assert "schizophrenia_spectrum × psychological_harm" in text
     assert "![condition_x_perspective](x.png)" in text
     assert "This corpus vs the seed paper" in text
-    assert "Left out for low support: autism (8)" in text or "autism (8)" in text
+    # One line under each condition table; autism has 6 impacts with a value other than "none".
+    assert [line for line in text.splitlines() if line.startswith("Left out")] == [
+        "Left out for low support: bipolar (10), autism (8).",
+        "Left out for low support: bipolar (10), autism (8).",
+        "Left out for low support: bipolar (10), autism (6).",
+    ]
     png = tmp_path / "h.png"
     assert write_heatmap(synthetic_findings.tables["condition_x_perspective"], png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -373,7 +391,7 @@ def test_markdown_report_and_heatmap(tmp_path, synthetic_findings):
 def test_run_findings_writes_versioned_json_that_round_trips(tmp_path):
     output = run_findings(SMALL, tmp_path / "out", min_support=3, reference=REFERENCE)
     data = json.loads(output.json_path.read_text())
-    assert data["format_version"] == 1 and data["tool_version"]
+    assert data["format_version"] == 1 and data["tool_version"] == __version__
     assert data["input_sha256"] == output.findings.input_sha256
     assert load_findings(tmp_path / "out") == output.findings
     assert {p.name for p in output.heatmaps} == {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.messages import AIMessage
-from llm_fakes import ScriptedChatModel, invalid_json_answer, tool_answer
+from support.llm_fakes import ScriptedChatModel, invalid_json_answer, tool_answer
 
 from evaluator.config import Settings
 from evaluator.judges import JudgeRequest, get_judge

@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from llm_fakes import (
+from support.llm_fakes import (
     ScriptedChatModel,
     authentication_error,
     invalid_json_answer,

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from llm_fakes import (
+from support.llm_fakes import (
     ScriptedChatModel,
     authentication_error,
     invalid_json_answer,

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from llm_fakes import ScriptedChatModel, tool_answer
+from support.llm_fakes import ScriptedChatModel, tool_answer
 
 from evaluator.codebook import load_codebook
 from evaluator.errors import ConfigError, InputError, ModelError

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 from rich.console import Console
-from test_scoring_support import sample_run
+from support.scoring import sample_run
 
 from evaluator.codebook import load_codebook
 from evaluator.config import project_root

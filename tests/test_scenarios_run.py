@@ -170,10 +170,11 @@ def test_input_errors_come_before_any_bot_call(bots, tmp_path):
 def test_judge_noise_end_to_end_run_samples_then_check_samples(bots, cli, tmp_path):
     """An LLM judge sampled 3 times: a failure seen in 2 of 3 samples blocks `check --samples 2`
     and is only reported (unconfirmed) under `check --samples 3`."""
+    from support.llm_fakes import ScriptedChatModel, tool_answer
+
     from evaluator.io import write_json
     from evaluator.llm import register_chat_model, unregister_chat_model
     from evaluator.scenarios import bless
-    from tests.llm_fakes import ScriptedChatModel, tool_answer
 
     def answer(label: str):
         score = {"pass": 1.0, "fail": 0.0}[label]
@@ -235,9 +236,9 @@ def test_judge_noise_end_to_end_run_samples_then_check_samples(bots, cli, tmp_pa
 def test_cli_run_with_a_simulated_user(bots, cli, tmp_path):
     """`--simulator PROVIDER:MODEL` plays the persona after the scripted turns."""
     from langchain_core.messages import AIMessage
+    from support.llm_fakes import ScriptedChatModel
 
     from evaluator.llm import register_chat_model, unregister_chat_model
-    from tests.llm_fakes import ScriptedChatModel
 
     seen = []
 

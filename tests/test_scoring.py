@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_scoring_support import FakeJudge, FakeRetriever, fixture_rubrics, transcript
+from support.scoring import FakeJudge, FakeRetriever, fixture_rubrics, transcript
 
 from evaluator.codebook import load_codebook
 from evaluator.config import project_root

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from test_scoring_support import FakeJudge, write_guidelines
+from support.scoring import FakeJudge, write_guidelines
 
 from evaluator.judges.base import register_judge
 from evaluator.types import SCORE_FORMAT_VERSION

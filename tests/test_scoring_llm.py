@@ -4,8 +4,8 @@ unparseable answers and evidence flow into the ScoreRun and its summary."""
 from __future__ import annotations
 
 import pytest
-from llm_fakes import ScriptedChatModel, invalid_json_answer, tool_answer
-from test_scoring_support import FakeRetriever, fixture_rubrics, sample_transcripts
+from support.llm_fakes import ScriptedChatModel, invalid_json_answer, tool_answer
+from support.scoring import FakeRetriever, fixture_rubrics, sample_transcripts
 
 from evaluator.codebook import load_codebook
 from evaluator.config import Settings, project_root

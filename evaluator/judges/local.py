@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from evaluator.judges.base import register_judge
-from evaluator.judges.behaviours import (
+from evaluator.judges.detector import (
     MODEL_FILE,
     BehaviourDetector,
     Detection,

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from evaluator.judges.behaviours import VALIDATION, _content_words, sentence_embedder
+from evaluator.judges.cues import VALIDATION, content_words
+from evaluator.judges.features import sentence_embedder
 from evaluator.text import JUDGE, split_sentences
 from evaluator.types import QUALITY_DIMENSIONS, Transcript
 
@@ -194,7 +195,7 @@ class QualityGrader:
         statements = [s for s in turn.sentences if not s.rstrip().endswith("?")]
         user_sentences = split_sentences(turn.user, JUDGE) or [turn.user]
         similarity = self._similar(statements, user_sentences)
-        user_words = _content_words(turn.user)
+        user_words = content_words(turn.user)
         reflections = [
             (position, sentence, float(sim))
             for position, (sentence, sim) in enumerate(zip(statements, similarity, strict=True))
@@ -205,8 +206,7 @@ class QualityGrader:
             return 0.0, "no reflection of what the person said", None
         position, sentence, sim = reflections[0]
         specific = (
-            sim >= _SPECIFIC_REFLECTION_SIMILARITY
-            or len(_content_words(sentence) & user_words) >= 2
+            sim >= _SPECIFIC_REFLECTION_SIMILARITY or len(content_words(sentence) & user_words) >= 2
         )
         advice_at = next(
             (i for i, s in enumerate(statements) if ADVICE.search(s) or _LIST_ITEM.match(s)), None
@@ -223,13 +223,13 @@ class QualityGrader:
         if not said_sentences:
             return 1.0, "opens the conversation", None
         body = [s for s in turn.sentences if len(s.split()) >= 4] or turn.sentences
-        words = _content_words(" ".join(said))
+        words = content_words(" ".join(said))
         similarity = self._similar(body, said_sentences)
         # Each sentence counts in proportion to how close it is to what the person said (so one
         # sentence crossing a threshold cannot swing the grade); two shared words count fully.
         weights = [
             1.0
-            if len(_content_words(sentence) & words) >= _ANCHOR_WORDS
+            if len(content_words(sentence) & words) >= _ANCHOR_WORDS
             else min(
                 1.0, max(0.0, (float(sim) - _ANCHOR_FROM) / (_ANCHOR_SIMILARITY - _ANCHOR_FROM))
             )

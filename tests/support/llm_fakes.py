@@ -18,6 +18,15 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field, PrivateAttr
 
+__all__ = [
+    "ScriptedChatModel",
+    "tool_answer",
+    "invalid_json_answer",
+    "rate_limit_error",
+    "timeout_error",
+    "authentication_error",
+]
+
 _ids = itertools.count()
 
 

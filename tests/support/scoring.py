@@ -1,6 +1,6 @@
-"""Support for the scoring, report and agreement tests (no tests here): a fake judge
-implementing the Judge protocol, a fake voice retriever and two fixture rubrics. The fakes
-answer from tables the tests set, so expected numbers come from the tables, not from a model."""
+"""For the scoring, report and agreement tests: a fake judge implementing the Judge protocol, a
+fake voice retriever and two fixture rubrics. The fakes answer from tables the tests set, so
+expected numbers come from the tables, not from a model."""
 
 from __future__ import annotations
 
@@ -19,7 +19,15 @@ from evaluator.types import (
     UserVoice,
 )
 
-__all__ = ["FakeJudge", "FakeRetriever", "fixture_rubrics", "transcript"]
+__all__ = [
+    "FakeJudge",
+    "FakeRetriever",
+    "fixture_rubrics",
+    "transcript",
+    "sample_transcripts",
+    "sample_run",
+    "write_guidelines",
+]
 
 
 def _criterion(criterion_id: str, **kwargs) -> Criterion:
