@@ -5,7 +5,9 @@ escaped, and the instructions say everything inside is data. The model answers w
 (label, score, rationale, evidence); an answer that cannot be parsed after retries, or a refusal,
 is recorded as `unscored` -- never as pass or fail. With `samples=N` the answer is the majority
 of N answers (ties go to the stricter label). The judge only un-escapes the quotes it was given;
-scoring checks them against the conversation and fixes the score.
+scoring checks them against the conversation and fixes the score. It grades a quality criterion
+for the whole conversation only: its answers leave `turn_scores` empty (the model is not asked
+for per-turn scores, and none are made up from its one score).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from evaluator.judges.detector import (
     merge_detections,
 )
 from evaluator.judges.quality import DimensionGrade, QualityGrader
-from evaluator.types import EvidenceQuote, JudgeAnswer, JudgeRequest, Transcript
+from evaluator.types import EvidenceQuote, JudgeAnswer, JudgeRequest, Transcript, TurnScore
 
 __all__ = ["LocalJudge", "LOCAL_JUDGE_VERSION"]
 
@@ -148,10 +148,19 @@ class LocalJudge:
 
 
 def _graded(grade: DimensionGrade) -> JudgeAnswer:
-    """A quality dimension's answer: the graded score with the label its level carries."""
+    """A quality dimension's answer: the graded score with the label its level carries, and the
+    score and quote of each turn it was measured on."""
     quotes = [EvidenceQuote(turn=turn, quote=quote) for turn, quote in grade.evidence]
+    turns = [
+        TurnScore(turn=turn, score=score, quote=grade.turn_quotes.get(turn))
+        for turn, score in grade.turn_scores.items()
+    ]
     return JudgeAnswer(
-        label=grade.label, score=grade.score, rationale=grade.rationale, evidence=quotes
+        label=grade.label,
+        score=grade.score,
+        rationale=grade.rationale,
+        evidence=quotes,
+        turn_scores=turns,
     )
 
 

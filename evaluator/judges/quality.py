@@ -119,13 +119,15 @@ PASS_FROM, FAIL_BELOW = 0.75, 0.25
 
 @dataclass
 class DimensionGrade:
-    """One dimension of one conversation: the score, the per-turn scores, why, and the quote."""
+    """One dimension of one conversation: the score, the per-turn scores and the quote each
+    rests on, why, and the conversation's quote."""
 
     dimension: str
     score: float | None  # None: cannot be graded here (e.g. consistency of a one-turn chat)
     turn_scores: dict[int, float] = field(default_factory=dict)
     rationale: str = ""
     evidence: list[tuple[int, str]] = field(default_factory=list)
+    turn_quotes: dict[int, str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -254,7 +256,7 @@ class QualityGrader:
                 "consistency", None, rationale="one assistant turn: nothing to compare"
             )
         repeats, memory, total, quotes = 0, 0, 0, []
-        scores = {}
+        scores, turn_quotes = {}, {}
         for turn, before, earlier_user in _consistency_pairs(turns):
             body = [s for s in turn.sentences if len(s.split()) >= 4]
             if not body:
@@ -270,7 +272,9 @@ class QualityGrader:
             scores[turn.index] = round(
                 max(0.0, 1.0 - 1.5 * share) * (1.0 if remembers or not earlier_user else 0.8), 3
             )
-            quotes += [(turn.index, s) for s, r in zip(body, repeated, strict=True) if r]
+            repeats_here = [s for s, r in zip(body, repeated, strict=True) if r]
+            quotes += [(turn.index, s) for s in repeats_here]
+            turn_quotes[turn.index] = (repeats_here or body)[0]
         if not scores:
             return DimensionGrade("consistency", None, rationale="later turns too short to compare")
         mean = round(sum(scores.values()) / len(scores), 3)
@@ -279,7 +283,7 @@ class QualityGrader:
             f"{len(scores)} later turn(s) come back to something said before"
         )
         evidence = quotes[:1] or [(turns[-1].index, turns[-1].sentences[0])]
-        return DimensionGrade("consistency", mean, scores, rationale, evidence)
+        return DimensionGrade("consistency", mean, scores, rationale, evidence, turn_quotes)
 
 
 def _assistant_turns(transcript: Transcript) -> list[_Turn]:
@@ -298,17 +302,22 @@ def _assistant_turns(transcript: Transcript) -> list[_Turn]:
 
 def _combine(dimension: str, scored: list[tuple[_Turn, float, str, str | None]]) -> DimensionGrade:
     """The conversation's grade: the mean over its turns, with the weakest turn as the rationale
-    and evidence when it falls short, else the strongest."""
+    and evidence when it falls short, else the strongest. A turn whose measure quotes nothing
+    is quoted by its first sentence."""
     scores = {turn.index: round(score, 3) for turn, score, _, _ in scored}
+    quotes = {
+        turn.index: quoted
+        for turn, _, _, quote in scored
+        if (quoted := quote if quote is not None else next(iter(turn.sentences), None))
+    }
     mean = sum(scores.values()) / len(scores)
     weakest = min(scored, key=lambda item: item[1])
     strongest = max(scored, key=lambda item: item[1])
-    turn, score, why, quote = weakest if mean < PASS_FROM else strongest
-    if quote is None:
-        quote = next((s for s in turn.sentences), None)
+    turn, score, why, _ = weakest if mean < PASS_FROM else strongest
+    quote = quotes.get(turn.index)
     rationale = f"mean {mean:.2f} over {len(scores)} turn(s); turn {turn.index}: {why}"
     evidence = [(turn.index, quote)] if quote else []
-    return DimensionGrade(dimension, round(mean, 3), scores, rationale, evidence)
+    return DimensionGrade(dimension, round(mean, 3), scores, rationale, evidence, quotes)
 
 
 def _open_questions(turn: _Turn) -> tuple[float, str, str | None]:

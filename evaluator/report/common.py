@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from evaluator.types import (
     EvidenceQuote,
@@ -11,6 +12,7 @@ from evaluator.types import (
     RunSummary,
     ScoreRun,
     TranscriptResult,
+    TurnScore,
     Verdict,
 )
 
@@ -27,6 +29,8 @@ __all__ = [
     "dimension_name",
     "quality_summary",
     "weakest_dimension",
+    "TurnGrades",
+    "turn_grades",
 ]
 
 #: Display order: what a reader must fix first comes first.
@@ -133,4 +137,30 @@ def quality_summary(run: ScoreRun) -> list[tuple[str, str, QualityDimension]]:
         (dimension_name(cid), entry.title, entry)
         for cid, entry in run.summary.quality.dimensions.items()
         if entry.mean is not None
+    ]
+
+
+@dataclass(frozen=True)
+class TurnGrades:
+    """One graded quality dimension of a transcript, turn by turn: the compact row reports show
+    (`turn 1: 0.80 · turn 3: 0.40`) and its weakest turn, whose quote says why."""
+
+    name: str
+    score: float | None
+    row: str
+    weakest: TurnScore
+
+
+def turn_grades(result: TranscriptResult) -> list[TurnGrades]:
+    """The per-turn scores of each quality dimension its judge graded turn by turn, in rubric
+    order (the first lowest turn is the weakest)."""
+    return [
+        TurnGrades(
+            name=dimension_name(verdict.criterion_id),
+            score=verdict.score,
+            row=" · ".join(f"turn {t.turn}: {format_score(t.score)}" for t in verdict.turn_scores),
+            weakest=min(verdict.turn_scores, key=lambda t: t.score),
+        )
+        for verdict in result.criteria
+        if verdict.severity == "quality" and verdict.turn_scores
     ]

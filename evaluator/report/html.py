@@ -1,7 +1,8 @@
 """A self-contained HTML report: inline CSS and an inline SVG chart, no scripts, no network.
 
 Per transcript it shows the conversation with the spans that verdicts cite marked (failing ones
-in red), each verdict with its evidence and the user voices retrieved for it.
+in red), each quality dimension turn by turn, each verdict with its evidence and the user voices
+retrieved for it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from evaluator.report.common import (
     problem_turns,
     quality_summary,
     run_line,
+    turn_grades,
 )
 from evaluator.types import ScoreRun, TranscriptResult
 
@@ -158,6 +160,10 @@ def _transcript_view(result: TranscriptResult, titles: dict[str, str], number: i
         "score": format_score(result.score),
         "turns": turns,
         "verdicts": verdicts,
+        "turn_quality": [
+            {"g": grade, "anchor": _anchor(base, "turn", grade.weakest.turn)}
+            for grade in turn_grades(result)
+        ],
         "not_applicable": not_applicable,
         "counts": {
             label: sum(v.label == label for v in result.criteria)

@@ -11,6 +11,7 @@ from evaluator.report.common import (
     problem_turns,
     quality_summary,
     run_line,
+    turn_grades,
 )
 from evaluator.types import ScoreRun, TranscriptResult, Verdict
 
@@ -152,6 +153,27 @@ def _header(result: TranscriptResult) -> list[str]:
     ]
 
 
+def _turn_quality(result: TranscriptResult) -> list[str]:
+    """Each quality dimension's score per assistant turn, with the weakest turn's quote."""
+    grades = turn_grades(result)
+    if not grades:
+        return []
+    lines = [
+        "### Quality per turn",
+        "",
+        "| dimension | score | per turn | weakest turn |",
+        "|---|---:|---|---|",
+    ]
+    for grade in grades:
+        weakest = grade.weakest
+        quote = f": “{_cell(weakest.quote)}”" if weakest.quote else ""
+        lines.append(
+            f"| {grade.name} | {format_score(grade.score)} | {grade.row} | "
+            f"turn {weakest.turn}{quote} |"
+        )
+    return [*lines, ""]
+
+
 def _transcript(result: TranscriptResult, titles: dict[str, str]) -> list[str]:
     lines = _header(result)
     facts = [f"conditions: {', '.join(result.conditions) or 'none'}"]
@@ -181,6 +203,7 @@ def _transcript(result: TranscriptResult, titles: dict[str, str]) -> list[str]:
             lines.append("")
             lines += _quote_block(turn.content)
             lines.append("")
+    lines += _turn_quality(result)
     lines += ["### Verdicts", ""]
     applicable = [v for v in ordered(result.criteria) if v.label != "not_applicable"]
     for verdict in applicable:

@@ -1,8 +1,8 @@
 """The terminal views (rich) of a score run, a scenario run and a check.
 
-A score run prints one line per transcript, or with `verbose` one table per transcript, then the
-run summary. The default fits a CI log: a failing transcript's line names its failing critical
-criteria and quotes what the bot said."""
+A score run prints one line per transcript, or with `verbose` one table per transcript and its
+quality turn by turn, then the run summary. The default fits a CI log: a failing transcript's
+line names its failing critical criteria and quotes what the bot said."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from evaluator.report.common import (
     ordered,
     quality_summary,
     run_line,
+    turn_grades,
     usage_line,
     weakest_dimension,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "summary_tables",
     "transcript_line",
     "transcript_table",
+    "turn_quality",
 ]
 
 LABEL_STYLES = {
@@ -139,6 +141,22 @@ def transcript_table(result: TranscriptResult, titles: dict[str, str]) -> Table:
     return table
 
 
+def turn_quality(result: TranscriptResult) -> Text | None:
+    """Each quality dimension's scores per assistant turn and its weakest turn's quote, one line
+    each; None when no dimension was graded turn by turn."""
+    grades = turn_grades(result)
+    if not grades:
+        return None
+    text = Text("quality per turn", style="bold cyan")
+    width = max(len(grade.name) for grade in grades)
+    for grade in grades:
+        weakest = grade.weakest
+        text.append(f"\n  {grade.name.ljust(width)}  {grade.row}")
+        quote = f": “{one_line(weakest.quote, 60)}”" if weakest.quote else ""
+        text.append(f"  weakest turn {weakest.turn}{quote}", style="dim")
+    return text
+
+
 def summary_tables(run: ScoreRun, *, borders: bool = True) -> Group:
     """Per-condition overview, the critical failures and what was not scored; `borders=False`
     draws the per-condition table without box lines (the concise view)."""
@@ -209,6 +227,9 @@ def render_terminal(
         titles = criterion_titles(run)
         for result in run.transcripts:
             console.print(transcript_table(result, titles))
+            turns = turn_quality(result)
+            if turns is not None:
+                console.print(turns)
             console.print()
     elif details and run.transcripts:
         width = max(len(result.id) for result in run.transcripts)

@@ -13,7 +13,8 @@ The rules, stated once:
   to the right turn when the judge cited another, and dropped (and counted) when they occur
   nowhere, so a report never shows words the conversation does not contain; a scored verdict
   left without evidence (typically "the reply lacks X") cites the opening of the reply it is
-  about (counted as `fallback`);
+  about (counted as `fallback`); a quality verdict keeps the judge's per-turn scores of
+  assistant turns only, each quote verbatim text of its own turn or left out;
 * a verdict's score is the judge's number when it agrees with its label (pass above 0.5,
   partial strictly between 0 and 1, fail below 0.5), else the label's: pass 1, partial 0.5,
   fail 0 (`label_score`; `check` uses the same function);
@@ -41,7 +42,7 @@ from evaluator.scoring.aggregate import (
     weighted_mean,
 )
 from evaluator.scoring.conditions import Applicability, applicability, resolve_conditions
-from evaluator.scoring.evidence import ground_evidence, reply_quote
+from evaluator.scoring.evidence import ground_evidence, ground_turn_scores, reply_quote
 from evaluator.scoring.run import (
     DEFAULT_MAX_TURN_CHARS,
     Gate,
@@ -64,6 +65,7 @@ __all__ = [
     "applicability",
     "resolve_conditions",
     "ground_evidence",
+    "ground_turn_scores",
     "reply_quote",
     "aggregate",
     "quality_of",

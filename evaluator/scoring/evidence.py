@@ -10,6 +10,7 @@ from evaluator.types import (
     EvidenceQuote,
     Transcript,
     Turn,
+    TurnScore,
 )
 
 # --- evidence --------------------------------------------------------------------------------
@@ -46,6 +47,18 @@ def ground_evidence(
         else:
             dropped += 1
     return kept, dropped
+
+
+def ground_turn_scores(scores: Iterable[TurnScore], turns: Sequence[Turn]) -> list[TurnScore]:
+    """Keep the scores of turns that are assistant replies of the conversation, each quote
+    fixed to the exact text of its own turn or left out when that turn does not contain it."""
+    kept = []
+    for item in scores:
+        if not (0 <= item.turn < len(turns) and turns[item.turn].role == "assistant"):
+            continue
+        quote = _find(item.quote, turns[item.turn].content) if item.quote else None
+        kept.append(item.model_copy(update={"quote": quote}))
+    return kept
 
 
 _REPLY_QUOTE_CHARS = 240

@@ -15,7 +15,7 @@ from evaluator.errors import ConfigError, InputError, ModelError
 from evaluator.judges.base import Judge
 from evaluator.scoring.aggregate import LABEL_SCORES, aggregate, label_score, quality_of, summarise
 from evaluator.scoring.conditions import applicability, resolve_conditions
-from evaluator.scoring.evidence import ground_evidence, reply_quote
+from evaluator.scoring.evidence import ground_evidence, ground_turn_scores, reply_quote
 from evaluator.types import (
     Codebook,
     Criterion,
@@ -155,7 +155,8 @@ def _verdict_of(
     grounding: Counter,
 ) -> Verdict:
     """The verdict for a judge's answer: quotes grounded in the conversation (counted), the
-    score fixed by `label_score`, severity, weight and voices from the rubric and request."""
+    score fixed by `label_score`, severity, weight and voices from the rubric and request; a
+    graded quality criterion keeps the judge's scores of the assistant turns."""
     evidence, dropped = ground_evidence(answer.evidence, transcript.turns)
     grounding["quotes"] += len(answer.evidence)
     grounding["dropped"] += dropped
@@ -177,6 +178,9 @@ def _verdict_of(
         weight=plan.criterion.weight,
         judge=judge.name,
         samples=list(answer.samples),
+        turn_scores=ground_turn_scores(answer.turn_scores, transcript.turns)
+        if plan.criterion.severity == "quality" and answer.label != "not_applicable"
+        else [],
         deterministic=judge.deterministic,
     )
 

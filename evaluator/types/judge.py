@@ -10,10 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from evaluator.types.rubric import Criterion, Rubric
-from evaluator.types.transcript import EvidenceQuote, Transcript, UserVoice, VerdictLabel
+from evaluator.types.transcript import (
+    EvidenceQuote,
+    Transcript,
+    TurnScore,
+    UserVoice,
+    VerdictLabel,
+)
 
 __all__ = ["JudgeRequest", "JudgeAnswer", "GradingOutput"]
 
@@ -32,7 +38,9 @@ class JudgeRequest:
 
 class JudgeAnswer(BaseModel):
     """A judge's answer for one request. `evidence` is as the judge cited it (scoring checks it);
-    `samples` holds the label of each sample when the judge voted over several."""
+    `samples` holds the label of each sample when the judge voted over several; `turn_scores`
+    grades a quality criterion per assistant turn, for a judge that measures turns (optional:
+    `score` stays the conversation's; scoring keeps the turns and quotes the transcript has)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -41,6 +49,15 @@ class JudgeAnswer(BaseModel):
     rationale: str = ""
     evidence: list[EvidenceQuote] = Field(default_factory=list)
     samples: list[VerdictLabel] = Field(default_factory=list)
+    turn_scores: list[TurnScore] = Field(default_factory=list)
+
+    @field_validator("turn_scores")
+    @classmethod
+    def _one_score_per_turn(cls, value: list[TurnScore]) -> list[TurnScore]:
+        turns = [item.turn for item in value]
+        if len(set(turns)) != len(turns):
+            raise ValueError("at most one score per turn")
+        return sorted(value, key=lambda item: item.turn)
 
 
 class GradingOutput(BaseModel):

@@ -13,6 +13,7 @@ __all__ = [
     "Turn",
     "Transcript",
     "EvidenceQuote",
+    "TurnScore",
     "UserVoice",
     "VerdictLabel",
     "Verdict",
@@ -35,7 +36,8 @@ __all__ = [
     "SCORE_FORMAT_VERSION",
 ]
 
-SCORE_FORMAT_VERSION = 2  # 2: per-transcript `quality` and `quality_score`
+# 2: per-transcript `quality` and `quality_score`; 3: a quality verdict's `turn_scores`
+SCORE_FORMAT_VERSION = 3
 
 Role = Literal["system", "user", "assistant"]
 VerdictLabel = Literal["pass", "partial", "fail", "not_applicable", "unscored"]
@@ -64,6 +66,16 @@ class EvidenceQuote(BaseModel):
 
     turn: int = Field(description="index into Transcript.turns")
     quote: str = Field(description="verbatim substring of that turn")
+
+
+class TurnScore(BaseModel):
+    """A graded quality criterion's score for one assistant turn, and the words it rests on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turn: int = Field(ge=0, description="index into Transcript.turns (an assistant turn)")
+    score: float = Field(ge=0.0, le=1.0)
+    quote: str | None = Field(default=None, description="verbatim substring of that turn")
 
 
 class UserVoice(BaseModel):
@@ -96,6 +108,11 @@ class Verdict(BaseModel):
     judge: str = "local"
     samples: list[VerdictLabel] = Field(
         default_factory=list, description="labels of each sample when --samples > 1"
+    )
+    turn_scores: list[TurnScore] = Field(
+        default_factory=list,
+        description="a quality criterion's score per assistant turn, in turn order, when its "
+        "judge grades turns (`score` is the conversation's)",
     )
     deterministic: bool = True
 
@@ -135,7 +152,8 @@ class TranscriptResult(BaseModel):
     criteria: list[Verdict]
     quality: dict[str, float | None] = Field(
         default_factory=dict,
-        description="graded quality per `quality` criterion id (0-1; None when not graded)",
+        description="graded quality per `quality` criterion id (0-1; None when not graded); "
+        "the per-turn scores are on its verdict",
     )
     quality_score: float | None = Field(
         default=None, description="weighted mean of the graded quality criteria"
