@@ -2,6 +2,7 @@
 
     python bench/bench_quality.py                # MIBot vs CARE, the rated set, speed
     python bench/bench_quality.py --json out.json
+    python bench/bench_quality.py --rated-only --rated bench/data/quality2   # the held-out set
 
 * MIBot (bench/data/mibot): 106 real counselling conversations, scored through `score` with the
   shipped rubrics and the local judge; Spearman rho of each quality dimension, the quality score
@@ -12,7 +13,8 @@
   safe situations and rated 1-5 per dimension by reading; rho of each dimension with its human
   rating and of the quality score with the human overall, how often the versions of one
   scenario are ordered as written (high > mid > low), and coder-coder agreement where a second
-  rater labelled blind.
+  rater labelled blind. `--rated bench/data/quality2`: the held-out rated set (one or two weak
+  dimensions per conversation; good > weak1, weak2), scored once per grader version.
 * Speed: transcripts per second with and without the quality criteria (warm).
 
 Nothing shipped is fitted: the grader's rules were written from the dimension definitions before
@@ -166,14 +168,19 @@ def _read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def rated_report(session) -> dict | None:
+# Written levels: a version of higher rank was written (and rated) better than one of lower rank.
+# bench/data/quality: high > mid > low; bench/data/quality2 (held out): good > weak1, weak2.
+LEVELS = {"low": 0, "mid": 1, "high": 2, "weak1": 0, "weak2": 0, "good": 2}
+
+
+def rated_report(session, folder: Path = RATED) -> dict | None:
     from evaluator.transcripts import read_transcripts
 
-    files = sorted(RATED.glob("conversations_*.jsonl"))
+    files = sorted(folder.glob("conversations_*.jsonl"))
     if not files:
         return None
     labels = {}
-    for path in sorted(RATED.glob("labels_*.jsonl")):
+    for path in sorted(folder.glob("labels_*.jsonl")):
         if "second" not in path.name:
             labels.update({row["id"]: row for row in _read_jsonl(path)})
     transcripts = [t for path in files for t in read_transcripts(path)]
@@ -201,7 +208,7 @@ def rated_report(session) -> dict | None:
         by_scenario.setdefault(meta["scenario"], {})[meta["version"]] = results[
             transcript.id
         ].quality_score
-    rank = {"low": 0, "mid": 1, "high": 2}
+    rank = LEVELS
     right = total = 0
     for versions in by_scenario.values():
         for a in versions:
@@ -226,9 +233,9 @@ def rated_report(session) -> dict | None:
             ),
             3,
         )
-        for version in ("high", "mid", "low")
+        for version in sorted({t.metadata["version"] for t in transcripts}, key=LEVELS.get)
     }
-    second = RATED / "labels_second.jsonl"
+    second = folder / "labels_second.jsonl"
     if second.is_file():
         rows = {row["id"]: row for row in _read_jsonl(second)}
         both = [i for i in rows if i in labels]
@@ -271,6 +278,12 @@ def main() -> int:
     parser.add_argument(
         "--rated-only", action="store_true", help="only the rated set (bench/data/quality)"
     )
+    parser.add_argument(
+        "--rated",
+        type=Path,
+        default=RATED,
+        help="the rated set's folder (bench/data/quality2: the held-out one)",
+    )
     args = parser.parse_args()
     setup_offline_env()
     from evaluator.scoring import open_session
@@ -278,7 +291,7 @@ def main() -> int:
 
     figures: dict = {}
     with open_session(Settings(), judge="local", retrieval=False) as session:
-        figures["rated"] = rated_report(session)
+        figures["rated"] = rated_report(session, args.rated)
         if args.rated_only:
             _print_rated(figures["rated"])
             return 0
