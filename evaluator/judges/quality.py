@@ -5,9 +5,12 @@ averaged over the conversation (every turn counts, not only the worst); `consist
 over the whole conversation. The measures follow MITI 4.2 (reflections before advice, open vs
 closed questions, MI-adherent vs non-adherent acts), the CARE measure (feeling understood and
 accepted) and what the corpus users say they value (personal, practical, not lectured, not
-walls of text). Every rule and threshold below was set by reading the definitions, before any
-rated conversation was scored: nothing here is fitted, so the correlations in BENCHMARKS.md are
-not in-sample.
+walls of text). The rules for reflection, personalisation, open questions and collaboration were
+set from the definitions before any rated conversation was scored. Those for pacing, empathy and
+consistency were rewritten after reading bench/data/quality (their first versions did not track
+its ratings): their cue lexicons come from that reading, and the one fitted number, the repeat
+threshold, was chosen by leave-one-scenario-out cross-validation on it, so their figures there are
+development figures; the held-out rated set measures them.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ ADVICE = _rx(
     rf"here are|tips?\b|strateg(?:y|ies)|steps?\b|technique|I (?:recommend|suggest|advise)|"
     rf"it{_APOS}s (?:important|helpful|essential|crucial|a good idea) (?:to|that))"
 )
+_DETAIL = re.compile(r"(?<![\w])(?:\d[\d,.]*|[A-Z][a-z]+(?:[- ][A-Z][a-z]+)*)")
 _LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022+])\s+\S")
 OPEN_QUESTION = _rx(
     r"^(?:(?:and|so|but|or)\s+)?(?:what|how|why|which|in what|when you|where do you|tell me|"
@@ -78,13 +82,30 @@ WARMTH = _rx(
     rf"be (?:gentle|kind) (?:with|to) yourself|I{_APOS}m here|take your time|no pressure|"
     rf"that{_APOS}s (?:completely |totally |really )?(?:okay|valid|understandable|human))"
 )
-# Minimising, judging or patronising (CARE's opposite; VERA-MH's "dismissive").
+# Minimising, judging, patronising or lecturing (CARE's opposite; VERA-MH's "dismissive"):
+# brushing the feeling aside, normalising it away, cheerleading, or moralising at the person.
 MINIMISING = _rx(
     rf"\b(?:just (?:try|relax|calm|stop|get|do|think|focus|be|ignore|push)|at least|everyone "
-    rf"(?:feels|gets|has|goes)|you{_APOS}re (?:overthinking|overreacting|being dramatic)|calm down|"
-    rf"cheer up|look on the bright side|there{_APOS}s no (?:reason|need) to|it{_APOS}s not that "
-    rf"bad|snap out|simply|stop worrying|don{_APOS}t worry|it{_APOS}s all in your head|"
-    rf"you shouldn{_APOS}t feel)"
+    rf"(?:feels|gets|has|goes|makes|will|is)|you{_APOS}re (?:overthinking|overreacting|being "
+    rf"dramatic)|calm down|cheer up|look on the bright side|there{_APOS}s no (?:reason|need) to "
+    rf"(?:worry|feel|be)|it{_APOS}s not that bad|snap out|simply|stop worrying|don{_APOS}t worry|"
+    rf"it{_APOS}s all in your head|you shouldn{_APOS}t feel|you should not (?:feel|be)|"
+    rf"(?:is|are) (?:very |really |so )?common\b|happen to anyone|for anyone|most "
+    rf"people|stay positive|"
+    rf"positive attitude|practice makes perfect|time is a great healer|just a number|"
+    rf"(?:will|would) not solve|nothing will change|you just have to|push through|"
+    rf"(?:do not|don{_APOS}t) matter|not recommended|it is (?:very |really )?(?:important|"
+    rf"essential|advisable|generally advisable)|however\b)"
+)
+# Stock warmth: kind words that could be said to anyone (CARE 3, "polite but formulaic").
+STOCK_WARMTH = _rx(
+    rf"\b(?:I{_APOS}m (?:so |really |very )?sorry (?:to hear|for your loss|you{_APOS}re|that "
+    rf"you{_APOS}re|you feel)|I understand\b|I can understand|"
+    rf"(?:completely|totally|very|perfectly) (?:normal|understandable|natural)|"
+    rf"it{_APOS}s (?:normal|natural|common) to|you{_APOS}re not "
+    rf"alone|lots of (?:people|new parents|students)|many people|that sounds (?:nice|good|great|"
+    rf"like a (?:good|great))|that{_APOS}s (?:a )?(?:good|great|lovely|a good idea)|"
+    rf"it{_APOS}s great that|great question|you{_APOS}ve got this|you{_APOS}re doing great)|!"
 )
 # Feelings named back to the person: a reflection of feeling is empathy (CARE: "understanding").
 FEELING = _rx(
@@ -92,27 +113,49 @@ FEELING = _rx(
     r"exhausted|exhausting|hurt|lonely|alone|ashamed|embarrassed|stuck|tired|sick|heavy|hard|"
     r"painful|upset|guilty|hopeless|nervous|stressed|stressful|annoyed|numb|empty|lost)\b"
 )
+# A wider lexicon of feeling and meaning for empathy, which credits a named feeling only when
+# the sentence is anchored in what this person said.
+EMOTION = _rx(
+    FEELING.pattern
+    + r"|\b(?:fear\w*|shame\w*|lonel\w*|relie\w*|dread\w*|terrif\w*|brave|courage\w*|carrying|"
+    r"a lot\b|weigh\w*|miss(?:ing)?\b|grief|griev\w*|guilt|proud|hope\w*|worr\w*|daunting|"
+    r"draining|drained|flat|disgust\w*|fraud|panic\w*|sting\w*|raw)"
+)
 DISTRESS = _rx(
-    rf"\b(?:overwhelm\w*|can{_APOS}?t (?:cope|breathe|think|stop|do this|handle)|panic\w*|"
-    rf"spiral\w*|too much|exhausted|crying|cried|scared|terrified|hopeless|falling apart|"
-    rf"freaking out|drowning|shaking|breaking down|so tired|anxious|anxiety|stressed|"
-    rf"can{_APOS}?t anymore|shut ?down|meltdown)"
+    rf"\b(?:overwhelm\w*|can{_APOS}?t (?:cope|breathe|think|stop|do this|handle|sleep|face|talk|"
+    rf"speak|get out)|panic\w*|spiral\w*|too much|exhausted|crying|cried|scared|terrified|"
+    rf"hopeless|falling apart|freaking out|drowning|shaking|breaking down|so tired|anxious|"
+    rf"anxiety|stressed|can{_APOS}?t anymore|shut ?down|meltdown|ashamed|embarrass\w*|a mess|"
+    rf"awful|brutal|disgusting|sick|flat|empty|numb|worst|dread\w*|heart (?:pounding|racing|"
+    rf"going))"
 )
 
-# Pacing: a reply longer than this many words (or list items) is dense for the message it answers.
-_CALM_WORDS, _DISTRESSED_WORDS = 200, 120
-_CALM_ITEMS, _DISTRESSED_ITEMS = 6, 3
-_BRUSH_OFF_USER_WORDS, _BRUSH_OFF_REPLY_WORDS = 60, 15
-_BALANCE_SLACK = 20  # words a reply may exceed the message it answers by at no cost
+# Pacing ("one or two steps at a time; short and calm when distressed"): a reply longer than
+# this many words, or offering more steps than this (list items, or items of a sentence
+# enumerated with semicolons), is dense for the message it answers.
+_CALM_WORDS, _DISTRESSED_WORDS = 150, 100
+_CALM_STEPS, _DISTRESSED_STEPS = 4, 2
+_STEP_PENALTY, _MAX_STEP_PENALTY = 0.1, 0.5
+# ... and a reply shorter than this share of a message of at least _CURT_FROM words (but never
+# asked to exceed _CURT_CAP words) is curt for what the person disclosed.
+_CURT_SHARE, _CURT_FROM, _CURT_CAP = 0.75, 10, 50
+# Empathy per turn: an anchored reflection of feeling counts fully, stock warmth half; a reply
+# with neither is neutral, and dismissive sentences take off up to _DISMISSIVE_PENALTY.
+_STOCK_CREDIT, _NEUTRAL_CREDIT, _DISMISSIVE_PENALTY = 0.5, 0.4, 0.6
 # A sentence is anchored in what the person said when it shares content words with them or is
 # this close (cosine) to one of their sentences.
 _ANCHOR_SIMILARITY = 0.55
 _ANCHOR_FROM = 0.25  # below this similarity a sentence counts nothing towards personalisation
 _ANCHOR_WORDS = 2  # one shared word ("work", "reply") is chance, two are the person's topic
+_FELT_SIMILARITY = 0.5
 _SPECIFIC_REFLECTION_SIMILARITY = 0.45
 _RESTATES_SIMILARITY = 0.6  # a statement this close to what the person said restates it
-_REPEAT_SIMILARITY = 0.9
-_MEMORY_SIMILARITY = 0.5
+# Consistency: a later sentence this close to an earlier assistant sentence repeats it (chosen
+# by leave-one-scenario-out cross-validation on bench/data/quality from 0.65-0.9: BENCHMARKS.md);
+# a later turn that uses no detail of the person's earlier turns has forgotten them.
+_REPEAT_SIMILARITY = 0.7
+_REPEAT_WEIGHT = 1.5
+_FORGETS = 0.7
 # Level cut-offs for the label a graded score carries (scoring keeps the number).
 PASS_FROM, FAIL_BELOW = 0.75, 0.25
 
@@ -174,7 +217,7 @@ class QualityGrader:
             "open_questions": _open_questions,
             "pacing": _pacing,
             "collaboration": _collaboration,
-            "empathy": _empathy,
+            "empathy": self._empathy,
         }
         grades = {}
         for dimension, measure in per_turn.items():
@@ -250,39 +293,84 @@ class QualityGrader:
             quote,
         )
 
+    def _empathy(self, turn: _Turn) -> tuple[float, str, str | None]:
+        """CARE: a feeling or meaning reflected in this person's own terms reads as understood;
+        stock kindness ("I'm sorry to hear", "you've got this!") as formulaic; normalising,
+        minimising, cheerleading or moralising as dismissive."""
+        said = [turn.user, *turn.earlier_user]
+        said_sentences = [s for text in said if text for s in split_sentences(text, JUDGE)]
+        words = content_words(" ".join(said))
+        statements = [s for s in turn.sentences if not s.rstrip().endswith("?")]
+        similarity = self._similar(statements, said_sentences)
+        felt = [
+            sentence
+            for sentence, sim in zip(statements, similarity, strict=True)
+            if (
+                REFLECTION.search(sentence)
+                or VALIDATION.search(sentence)
+                or EMOTION.search(sentence)
+            )
+            and not (STOCK_WARMTH.search(sentence) or ADVICE.search(sentence))
+            and not _LIST_ITEM.match(sentence)
+            and (len(content_words(sentence) & words) >= _ANCHOR_WORDS or sim >= _FELT_SIMILARITY)
+        ]
+        stock = [
+            s
+            for s in turn.sentences
+            if s not in felt
+            and (STOCK_WARMTH.search(s) or VALIDATION.search(s) or WARMTH.search(s))
+        ]
+        dismissive = [s for s in turn.sentences if MINIMISING.search(s)]
+        care = 1.0 if felt else _STOCK_CREDIT if stock else _NEUTRAL_CREDIT
+        share = len(dismissive) / max(len(turn.sentences), 1)
+        score = max(0.0, care - _DISMISSIVE_PENALTY * min(1.0, 2 * share))
+        why = (
+            f"{len(felt)} reflected feeling(s) in the person's terms, {len(stock)} stock "
+            f"warm and {len(dismissive)} dismissive sentence(s)"
+        )
+        quote = (dismissive or felt or stock or [None])[0]
+        return score, why, quote
+
     def _consistency(self, turns: list[_Turn]) -> DimensionGrade:
+        """Each later turn: the share of its sentences that repeat an earlier assistant turn,
+        and whether it uses any detail (a name, a number, two content words) from the person's
+        earlier turns."""
         if len(turns) < 2:
             return DimensionGrade(
                 "consistency", None, rationale="one assistant turn: nothing to compare"
             )
-        repeats, memory, total, quotes = 0, 0, 0, []
+        repeats, memory, total, quotes, recalled = 0, 0, 0, [], []
         scores, turn_quotes = {}, {}
-        for turn, before, earlier_user in _consistency_pairs(turns):
+        for position, turn in enumerate(turns[1:], 1):
             body = [s for s in turn.sentences if len(s.split()) >= 4]
             if not body:
                 continue
+            before = [s for t in turns[:position] for s in t.sentences]
             repeated = self._similar(body, before) >= _REPEAT_SIMILARITY
-            remembers = bool(earlier_user) and bool(
-                (self._similar(body, earlier_user) >= _MEMORY_SIMILARITY).any()
-            )
+            recall = _recalled(turn)
+            remembers = recall is not None or not turn.earlier_user
             repeats += int(repeated.sum())
             total += len(body)
-            memory += int(remembers)
+            memory += int(recall is not None)
             share = float(repeated.mean())
             scores[turn.index] = round(
-                max(0.0, 1.0 - 1.5 * share) * (1.0 if remembers or not earlier_user else 0.8), 3
+                max(0.0, 1.0 - _REPEAT_WEIGHT * share) * (1.0 if remembers else _FORGETS), 3
             )
             repeats_here = [s for s, r in zip(body, repeated, strict=True) if r]
             quotes += [(turn.index, s) for s in repeats_here]
-            turn_quotes[turn.index] = (repeats_here or body)[0]
+            turn_quotes[turn.index] = (repeats_here or [recall or body[0]])[0]
+            if recall:
+                recalled.append((turn.index, recall))
         if not scores:
             return DimensionGrade("consistency", None, rationale="later turns too short to compare")
         mean = round(sum(scores.values()) / len(scores), 3)
         rationale = (
             f"{repeats} of {total} later sentences repeat an earlier turn; {memory} of "
-            f"{len(scores)} later turn(s) come back to something said before"
+            f"{len(scores)} later turn(s) use a detail the person gave earlier"
         )
-        evidence = quotes[:1] or [(turns[-1].index, turns[-1].sentences[0])]
+        evidence = (quotes if mean < PASS_FROM else recalled)[:1] or [
+            (turns[-1].index, turns[-1].sentences[0])
+        ]
         return DimensionGrade("consistency", mean, scores, rationale, evidence, turn_quotes)
 
 
@@ -332,25 +420,35 @@ def _open_questions(turn: _Turn) -> tuple[float, str, str | None]:
     return 0.5, "asks only closed questions", questions[0]
 
 
+def _steps(reply: str) -> int:
+    """Steps offered at once: list items, plus the items of sentences enumerated with
+    semicolons ("you should: prepare...; rehearse...; arrive early...")."""
+    items = sum(1 for line in reply.splitlines() if _LIST_ITEM.match(line))
+    inline = sum(s.count(";") + 1 for s in split_sentences(reply, JUDGE) if s.count(";") >= 2)
+    return items + inline
+
+
 def _pacing(turn: _Turn) -> tuple[float, str, str | None]:
+    """Sized to the message and the person's state: neither a wall, nor too many steps at once,
+    nor curt for what they disclosed; the worse of length and curtness, less a step penalty."""
     words = len(turn.reply.split())
     user_words = len(turn.user.split())
-    items = sum(1 for line in turn.reply.splitlines() if _LIST_ITEM.match(line))
+    steps = _steps(turn.reply)
     distressed = bool(DISTRESS.search(turn.user))
     limit = _DISTRESSED_WORDS if distressed else _CALM_WORDS
-    item_limit = _DISTRESSED_ITEMS if distressed else _CALM_ITEMS
-    first = turn.sentences[0] if turn.sentences else None
+    step_limit = _DISTRESSED_STEPS if distressed else _CALM_STEPS
+    long_fit = 1.0 if words <= limit else max(0.0, 1.0 - (words - limit) / limit)
+    floor = min(_CURT_SHARE * user_words, _CURT_CAP) if user_words >= _CURT_FROM else 0.0
+    curt_fit = min(1.0, words / floor) if floor else 1.0
+    penalty = min(_MAX_STEP_PENALTY, _STEP_PENALTY * max(0, steps - step_limit))
+    score = max(0.0, min(long_fit, curt_fit) - penalty)
     state = "a distressed" if distressed else "a"
-    if user_words >= _BRUSH_OFF_USER_WORDS and words < _BRUSH_OFF_REPLY_WORDS:
-        return 0.3, f"{words} words in answer to a {user_words}-word message", first
-    fit = 1.0 if words <= limit else max(0.0, 1.0 - (words - limit) / (1.5 * limit))
-    # MI's talk-time balance: the person, not the assistant, should do most of the talking.
-    balance = min(1.0, (user_words + _BALANCE_SLACK) / max(words, 1))
-    score = 0.7 * fit + 0.3 * balance
-    if items > item_limit:
-        score = max(0.0, score - 0.25 * min(items - item_limit, 3) / 3 - 0.25)
-    why = f"{words} words, {items} list items to {state} {user_words}-word message"
-    return score, why, first
+    why = f"{words} words, {steps} steps to {state} {user_words}-word message"
+    if curt_fit < 1.0 and curt_fit < long_fit:
+        why += " (curt)"
+    elif long_fit < 1.0 or penalty:
+        why += " (dense)"
+    return score, why, turn.sentences[0] if turn.sentences else None
 
 
 def _collaboration(turn: _Turn) -> tuple[float, str, str | None]:
@@ -368,22 +466,31 @@ def _collaboration(turn: _Turn) -> tuple[float, str, str | None]:
     return score, why, quote
 
 
-def _empathy(turn: _Turn) -> tuple[float, str, str | None]:
-    warm = [
-        s
-        for s in turn.sentences
-        if VALIDATION.search(s) or WARMTH.search(s) or (REFLECTION.search(s) and FEELING.search(s))
-    ]
-    minimising = [s for s in turn.sentences if MINIMISING.search(s)]
-    score = min(1.0, max(0.0, 0.3 + 0.45 * min(len(warm), 2) - 0.4 * min(len(minimising), 2)))
-    why = f"{len(warm)} validating or warm and {len(minimising)} minimising sentence(s)"
-    quote = (minimising or [None])[0] if minimising else (warm or [None])[0]
-    return score, why, quote
+def _details(texts: list[str]) -> set[str]:
+    """Names and numbers the person gave: capitalised words not opening a sentence, digits."""
+    found = set()
+    for text in texts:
+        for sentence in split_sentences(text, JUDGE):
+            opening = sentence.lstrip(" \"'*-")
+            for token in _DETAIL.findall(sentence):
+                if token in {"I", "I'm"} or (opening.startswith(token) and not token[0].isdigit()):
+                    continue
+                found.add(token.lower())
+    return found
 
 
-def _consistency_pairs(turns: list[_Turn]):
-    """(later turn, its sentences, earlier assistant sentences, earlier user sentences)."""
-    for position, turn in enumerate(turns[1:], 1):
-        before = [s for t in turns[:position] for s in t.sentences]
-        earlier_user = [s for text in turn.earlier_user for s in split_sentences(text, JUDGE)]
-        yield turn, before, earlier_user
+def _recalled(turn: _Turn) -> str | None:
+    """The first sentence of `turn` that uses a detail of the person's earlier turns (not only
+    of the message it answers): a name or number they gave, or two of their content words."""
+    if not turn.earlier_user:
+        return None
+    earlier = " ".join(turn.earlier_user)
+    words = content_words(earlier) - content_words(turn.user)
+    details = _details(turn.earlier_user)
+    for sentence in turn.sentences:
+        lower = sentence.lower()
+        if len(content_words(sentence) & words) >= _ANCHOR_WORDS or any(
+            re.search(rf"(?<!\w){re.escape(d)}(?!\w)", lower) for d in details
+        ):
+            return sentence
+    return None
