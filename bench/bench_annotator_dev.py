@@ -118,7 +118,7 @@ def _print(title: str, figures: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--second", type=Path, default=ROOT / "bench" / "data" / "agreement")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     from evaluator.config import setup_offline_env
 
@@ -165,8 +165,8 @@ def main() -> None:
         )
         figures["annotator on the same posts"] = with_ci(firsts, predictions)
         _print("local annotator on the same posts", figures["annotator on the same posts"])
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=1, default=float), encoding="utf-8")
+    if args.out:
+        args.out.write_text(json.dumps(figures, indent=1, default=float), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -137,9 +137,9 @@ def emit_json(data) -> None:
 
 
 def check_output_paths(**outputs: Path | None) -> None:
-    """Refuse unwritable output paths before any work: `option=path`, e.g. `json=json_file`.
+    """Refuse unwritable output paths before any work: `option=path`, e.g. `out=out`.
 
-    The option is named in the error as `--json` (underscores become dashes).
+    The option is named in the error as `--out` (underscores become dashes).
     """
     from evaluator.io import check_writable
 
