@@ -28,6 +28,7 @@ __all__ = [
     "check_output_paths",
     "EXIT_CODES_HELP",
     "emit_json",
+    "notice",
     "new_app",
     "CHROMA_URL",
     "CONCURRENCY",
@@ -134,6 +135,11 @@ def emit_json(data) -> None:
         return value.model_dump(mode="json") if isinstance(value, BaseModel) else str(value)
 
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=default) + "\n")
+
+
+def notice(line: str) -> None:
+    """A line the library reports through `on_notice` (e.g. a first-use index build), on stderr."""
+    err_console.print(escape(line), soft_wrap=True)
 
 
 def check_output_paths(**outputs: Path | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from evaluator.cli._common import (
     emit_json,
     err_console,
     examples,
+    notice,
     state,
 )
 from evaluator.scoring import DEFAULT_MAX_TURN_CHARS
@@ -175,6 +177,8 @@ def score(
             skip_invalid=skip_invalid,
             max_turn_chars=max_turn_chars,
             progress=update,
+            on_notice=notice,
+            index_progress=sys.stderr.isatty(),
         )
     written = write_reports(run, markdown=markdown, html=html, junit=junit, json=out)
     if state.json:

@@ -28,13 +28,13 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from evaluator.codebook import (
     Mention,
     PhraseMatcher,
     codebook_version,
     find_mentions,
-    load_codebook,
 )
 from evaluator.embeddings import MODEL_NAME, Embedder
 from evaluator.errors import ConfigError
@@ -116,7 +116,9 @@ class _Sentence:
 class LocalAnnotator:
     """Annotates posts offline with four small models: for the shipped codebook the weights
     shipped with the package (`resources/local_weights.npz`); for an edited codebook, models
-    refit once at the first `annotate` and kept in `cache_dir/annotator/<codebook version>.npz`.
+    refit once at the first `annotate` and kept in `cache_dir/annotator/<codebook version>.npz`
+    (in memory only when `cache_dir` is None). The caller names both: the annotator reads no
+    config.
 
     `labelled` replaces the labelled posts and always fits (never loads weights); `embedder`
     replaces the encoder, for fitting and annotating (cross-validation passes both)."""
@@ -139,15 +141,14 @@ class LocalAnnotator:
 
     def __init__(
         self,
-        codebook: Codebook | None = None,
+        codebook: Codebook,
+        *,
+        cache_dir: Path | None,
         labelled: list[LabelledPost] | None = None,
         embedder: Embedder | None = None,
     ) -> None:
-        if codebook is None:
-            from evaluator.config import load_settings
-
-            codebook = load_codebook(load_settings().codebook)
         self.codebook = codebook
+        self._cache_dir = cache_dir
         cb = self.codebook
         self._products = [
             (label.name or label.id, PhraseMatcher(label.id, label.cues, label.exact_case))
@@ -357,7 +358,7 @@ class LocalAnnotator:
 
     def _plan(self, version: str) -> tuple[object, str]:
         """Where the models come from, decided before any fit so `info` is known up front:
-        (weights file to load or to refit into, or None to fit in memory; provenance)."""
+        (weights file to load or to refit into, or None to keep them in memory; provenance)."""
         from evaluator.embeddings import model_info
 
         if self._labelled is not None:
@@ -375,11 +376,9 @@ class LocalAnnotator:
                     self._check(WEIGHTS_FILE, models, _SHIPPED_FIX)
                     self._models = models
                     return WEIGHTS_FILE, "weights shipped"
-        from evaluator.config import load_settings
-
-        cache = load_settings().cache_dir / "annotator" / f"{version}.npz"
+        cache = self._cache_dir / "annotator" / f"{version}.npz" if self._cache_dir else None
         fix = "delete it to refit"
-        if cache.is_file():
+        if cache is not None and cache.is_file():
             meta, models = read_weights(cache, fix)
             if {**meta, "provenance": None} == {**self._meta(""), "provenance": None}:
                 self._check(cache, models, fix)
@@ -477,14 +476,15 @@ class LocalAnnotator:
 
     def _fit(self) -> dict:
         """The four models: loaded (see `_plan`), else fitted once and, for an edited codebook,
-        saved in the cache so the next run loads them."""
+        saved in the cache (when there is one) so the next run loads them."""
         if self._models is not None:
             return self._models
-        if self._weights_file is None:
+        if self._labelled is not None:
             models = self.fit_models(self._labelled, self._embed or training_embedder())
         else:
             models = self._refit()
-            save_weights(self._weights_file, models, self._meta(self._provenance))
+            if self._weights_file is not None:
+                save_weights(self._weights_file, models, self._meta(self._provenance))
         self._models = models
         return models
 
@@ -669,5 +669,5 @@ def _quote(text: str, span: tuple[int, int]) -> str:
 
 
 @register_annotator("local")
-def _local_factory(codebook: Codebook | None = None) -> LocalAnnotator:
-    return LocalAnnotator(codebook)
+def _local_factory(*, codebook: Codebook, cache_dir: Path | None) -> LocalAnnotator:
+    return LocalAnnotator(codebook, cache_dir=cache_dir)
