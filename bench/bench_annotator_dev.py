@@ -118,18 +118,20 @@ def _print(title: str, figures: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--second", type=Path, default=ROOT / "bench" / "data" / "agreement")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    from evaluator.config import setup_offline_env
+    from evaluator.config import load_settings, setup_offline_env
 
     setup_offline_env()
+    from evaluator.codebook import load_codebook
     from evaluator.mine.local import LocalAnnotator
     from evaluator.mine.local_model import post_from_row
 
     batches = dev_batches()
     posts = [p for ps, _ in batches.values() for p in ps]
     gold = {g["id"]: g for _, gs in batches.values() for g in gs}
-    annotator = LocalAnnotator()
+    settings = load_settings()
+    annotator = LocalAnnotator(load_codebook(settings.codebook), cache_dir=settings.cache_dir)
     predictions = {a.id: a for a in annotator.annotate([post_from_row(p) for p in posts])}
     keywords = keyword_rule(posts)
     fresh = [g for name, (_, gs) in batches.items() if name != "_ab" for g in gs]
@@ -165,8 +167,8 @@ def main() -> None:
         )
         figures["annotator on the same posts"] = with_ci(firsts, predictions)
         _print("local annotator on the same posts", figures["annotator on the same posts"])
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=1, default=float), encoding="utf-8")
+    if args.out:
+        args.out.write_text(json.dumps(figures, indent=1, default=float), encoding="utf-8")
 
 
 if __name__ == "__main__":

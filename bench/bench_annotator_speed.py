@@ -8,7 +8,7 @@ run at >= 0.7x the encoder's throughput), and check that a change left its outpu
 
 (a) encodes, once each, the texts the annotator embeds (its candidate sentences and the
 contexts of the relevant posts) with the raw SentenceTransformer; (b) runs
-`LocalAnnotator().annotate` over the same posts in the pipeline's batch size. Both warm: the
+`LocalAnnotator.annotate` over the same posts in the pipeline's batch size. Both warm: the
 model is loaded and the annotator fitted before the clock starts. The ratio is (a) / (b), in
 wall-clock time and in this process's CPU time (less sensitive to other jobs on a shared
 machine); `--repeat R` runs (b) then (a) R times and keeps the fastest of each.
@@ -31,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evaluator.codebook import load_codebook  # noqa: E402
+from evaluator.config import load_settings  # noqa: E402
 from evaluator.embeddings import load_model  # noqa: E402
 from evaluator.mine.local import LocalAnnotator, _context  # noqa: E402
 from evaluator.mine.pipeline import select_posts  # noqa: E402
@@ -90,7 +92,8 @@ def main() -> None:
     posts = select_posts(args.corpus, sample=args.n, seed=args.seed)
     started = time.perf_counter()
     model = load_model()
-    annotator = LocalAnnotator()
+    settings = load_settings()
+    annotator = LocalAnnotator(load_codebook(settings.codebook), cache_dir=settings.cache_dir)
     annotator.annotate(posts[:1])  # fit or load the models, load the encoder
     print(f"setup {time.perf_counter() - started:.1f}s; {annotator.info.model}")
 

@@ -6,7 +6,7 @@ Builds the wheel from this checkout, installs it non-editable into a fresh venv 
 borrowed from this environment through a .pth file, as tests/test_wheel.py does), then from an
 empty folder with an empty cache runs the README's job on the shipped examples:
 
-    mheval score examples/transcripts/conversations.jsonl --json out.json --exit-zero
+    mheval score examples/transcripts/conversations.jsonl --out out.json --exit-zero
 
 once cold (builds the corpus index) and `--runs - 1` times warm. Reports wall time, CPU time and
 peak RSS of each process, the wheel's size and the index build's share. With
@@ -89,7 +89,7 @@ def main() -> None:
         subprocess.run(["mheval", "-q", "examples", "copy"], cwd=empty, env=env, check=True)
         if args.without_shipped_vectors:
             (empty / "mheval.toml").write_text(f'voice_embeddings = "{root / "none.npz"}"\n')
-        command = ["mheval", "score", "examples/transcripts/conversations.jsonl", "--json",
+        command = ["mheval", "score", "examples/transcripts/conversations.jsonl", "--out",
                    "out.json", "--exit-zero"]  # fmt: skip
         load = os.getloadavg()[0]
         lines = [

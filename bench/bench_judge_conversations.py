@@ -17,7 +17,7 @@ Judges compared on the same conversations:
   is scored by a model fitted without that batch (leave-writer-out); convguard is scored by the
   model fitted on all of it. `--without-conversations` refits without the quality negatives.
 
-    python bench/bench_judge_conversations.py [--json out.json] [--only shipped|refit]
+    python bench/bench_judge_conversations.py [--out out.json] [--only shipped|refit]
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def refit_flags(quality, guard, with_conversations: bool) -> dict[str, dict]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--only", choices=("shipped", "refit"))
     parser.add_argument("--without-conversations", action="store_true")
     parser.add_argument(
@@ -163,8 +163,8 @@ def main() -> int:
         found = refit_flags(quality, guard, not args.without_conversations)
         report["refit"] = summarise(found, quality, guard)
     text = json.dumps(report, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n")
+    if args.out:
+        args.out.write_text(text + "\n")
     print(text)
     return 0
 

@@ -24,7 +24,7 @@ Reported: pooled balanced accuracy, recall, precision, specificity with 95% boot
 resampling situations; per-situation recall (worst, how many below 0.70); therapist-style
 (reflection, open question) and companion-bot replies; bank and scorer_dev folds apart.
 
-    python bench/bench_judge_lso.py [--json out.json] [--limit-folds N] [--with-everyday]
+    python bench/bench_judge_lso.py [--out out.json] [--limit-folds N] [--with-everyday]
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def decision_alone(data, design: str, folds) -> np.ndarray:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--limit-folds", type=int, help="only the first N folds (a smoke run)")
     parser.add_argument("--no-decision", action="store_true", help="skip the per-design part")
     parser.add_argument(
@@ -213,8 +213,8 @@ def main() -> int:
         },
     }
     text = json.dumps(report, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n")
+    if args.out:
+        args.out.write_text(text + "\n")
     print(text)
     return 0
 

@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evaluator.codebook import load_codebook  # noqa: E402
+from evaluator.config import load_settings  # noqa: E402
 from evaluator.io import iter_jsonl  # noqa: E402
 from evaluator.metrics import Counts, binary_counts, cohen_kappa  # noqa: E402
 from evaluator.mine.local import LocalAnnotator  # noqa: E402
@@ -166,11 +168,13 @@ def cross_validate(
     embedder = training_embedder(remember=True)
     order = sorted(range(len(labelled)), key=lambda i: hash_id(labelled[i].post.id))
     fold_of = {index: rank % folds for rank, index in enumerate(order)}
+    codebook = load_codebook(load_settings().codebook)
     annotators = []
     for fold in range(folds):
         train = [item for i, item in enumerate(labelled) if fold_of[i] != fold]
         test = [item for i, item in enumerate(labelled) if fold_of[i] == fold]
-        annotators.append((LocalAnnotator(labelled=train, embedder=embedder), test))
+        annotator = LocalAnnotator(codebook, cache_dir=None, labelled=train, embedder=embedder)
+        annotators.append((annotator, test))
     gold_rows = [
         json.loads(item.gold.model_dump_json()) for item in labelled if item.post.id not in unscored
     ]
@@ -243,7 +247,8 @@ def main() -> None:
         return
 
     started = time.perf_counter()
-    annotator = LocalAnnotator()
+    settings = load_settings()
+    annotator = LocalAnnotator(load_codebook(settings.codebook), cache_dir=settings.cache_dir)
     if args.corpus:
         posts = [post_from_row(row) for _, row in iter_jsonl(args.corpus)]
         annotator.annotate(posts[:1])  # load the model and train the classifiers

@@ -1,7 +1,7 @@
 """Graded quality against human ratings: does mheval's quality rank conversations as people do?
 
     python bench/bench_quality.py                # MIBot vs CARE, the rated set, speed
-    python bench/bench_quality.py --json out.json
+    python bench/bench_quality.py --out out.json
     python bench/bench_quality.py --rated-only --rated bench/data/quality2   # the held-out set
 
 * MIBot (bench/data/mibot): 106 real counselling conversations, scored through `score` with the
@@ -275,7 +275,7 @@ def speed(session, transcripts, rubrics_without_quality) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--out", type=Path, help="write the figures here")
     parser.add_argument(
         "--rated-only", action="store_true", help="only the rated set (bench/data/quality)"
     )
@@ -315,8 +315,8 @@ def main() -> int:
         print(f"    {name:28s} {_fmt(triple)}{extra}")
     _print_rated(figures["rated"])
     print(f"Speed (warm): {figures['speed']}")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    if args.out:
+        args.out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     return 0
 
 

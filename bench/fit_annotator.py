@@ -16,6 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evaluator.codebook import load_codebook  # noqa: E402
+from evaluator.config import load_settings  # noqa: E402
 from evaluator.mine.local import LocalAnnotator  # noqa: E402
 from evaluator.mine.local_model import (  # noqa: E402
     LABELLED_DIR,
@@ -30,7 +32,9 @@ from evaluator.mine.local_model import (  # noqa: E402
 def main() -> None:
     started = time.perf_counter()
     labelled = load_labelled(LABELLED_DIR)
-    annotator = LocalAnnotator(labelled=labelled)
+    annotator = LocalAnnotator(
+        load_codebook(load_settings().codebook), cache_dir=None, labelled=labelled
+    )
     embed = training_embedder()
     missing = len(set(embed.missing(annotator.training_texts())))
     if missing:

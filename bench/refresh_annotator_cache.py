@@ -15,6 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evaluator.codebook import load_codebook  # noqa: E402
+from evaluator.config import load_settings  # noqa: E402
 from evaluator.mine.local import LocalAnnotator  # noqa: E402
 from evaluator.mine.local_model import (  # noqa: E402
     EMBEDDING_CACHE,
@@ -25,7 +27,9 @@ from evaluator.mine.local_model import (  # noqa: E402
 
 def main() -> None:
     started = time.perf_counter()
-    texts = LocalAnnotator().training_texts()
+    settings = load_settings()
+    annotator = LocalAnnotator(load_codebook(settings.codebook), cache_dir=settings.cache_dir)
+    texts = annotator.training_texts()
     count = save_training_cache(EMBEDDING_CACHE, texts, training_embedder())
     size = EMBEDDING_CACHE.stat().st_size / 1e6
     elapsed = time.perf_counter() - started

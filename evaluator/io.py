@@ -574,14 +574,14 @@ def read_model(
 
 
 def read_score_run(path: str | Path) -> ScoreRun:
-    """A file written by `mheval score --json`, of this version."""
+    """A file written by `mheval score --out`, of this version."""
     from evaluator.types import SCORE_FORMAT_VERSION, ScoreRun
 
     return read_model(
         path,
         ScoreRun,
         version=SCORE_FORMAT_VERSION,
-        what="score run (written by `mheval score --json`)",
+        what="score run (written by `mheval score --out`)",
         hint="re-score with this mheval",
     )
 

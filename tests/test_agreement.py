@@ -142,7 +142,7 @@ def test_cli_agreement_prints_and_writes_json(run, tmp_path, cli):
     write_json(scores, run)
     labels = write_csv(tmp_path / "l.csv", [(f"t{i}", h) for i, h in enumerate(HUMAN)])
     out = tmp_path / "agreement.json"
-    result = cli("agreement", scores, labels, "--json", out)
+    result = cli("agreement", scores, labels, "--out", out)
     assert result.exit_code == 0, result.output
     assert "transcript-level (binary, n=8)" in result.output
     data = json.loads(out.read_text())

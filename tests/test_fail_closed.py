@@ -150,7 +150,7 @@ def test_dead_endpoint_stops_the_run(cli, endpoint, monkeypatch):
 def test_refusing_judge_leaves_transcripts_inconclusive_and_fails_the_gate(cli, endpoint, tmp_path):
     endpoint("refuse")
     out = tmp_path / "result.json"
-    result = _score(cli, "--json", out)
+    result = _score(cli, "--out", out)
     assert result.exit_code == 1, result.output
     assert "inconclusive" in result.output and "--allow-unscored" in result.output
     run = json.loads(out.read_text())
@@ -162,10 +162,10 @@ def test_refusing_judge_leaves_transcripts_inconclusive_and_fails_the_gate(cli, 
 def test_cached_answers_do_not_stand_in_for_another_endpoint(cli, endpoint, tmp_path):
     good = endpoint("ok")
     out = tmp_path / "result.json"
-    assert _score(cli, "--json", out).exit_code == 0  # every criterion answered "pass"
+    assert _score(cli, "--out", out).exit_code == 0  # every criterion answered "pass"
     usage = json.loads(out.read_text())["judge"]["usage"]
     assert usage["calls"] == good.requests > 0 and usage["input_tokens"] == 900 * usage["calls"]
-    again = _score(cli, "--json", out)
+    again = _score(cli, "--out", out)
     assert json.loads(out.read_text())["judge"]["usage"]["cached"] == usage["calls"]
     assert "from cache" in again.output
     # the same model id behind a dead base URL must ask (and fail), not answer from the cache

@@ -286,7 +286,7 @@ def test_fuzz_score_transcripts(mheval, work, files, skip_invalid, fmt):
     folder = fresh(work)
     for index, (name, data) in enumerate(files):
         (folder / f"{index}-{name}").write_bytes(data)
-    args = ["score", folder, "--no-retrieval", "--format", fmt, "--json", folder / "out.json"]
+    args = ["score", folder, "--no-retrieval", "--format", fmt, "--out", folder / "out.json"]
     if skip_invalid:
         args.append("--skip-invalid")
     result = mheval(*args)
@@ -332,7 +332,7 @@ def real_runs(work, mheval, tmp_path_factory):
         "score",
         ROOT / "examples" / "transcripts",
         "--no-retrieval",
-        "--json",
+        "--out",
         scores,
         "--exit-zero",
     )
@@ -402,7 +402,7 @@ def test_fuzz_agreement(mheval, work, real_runs, data, rows, as_jsonl, partial):
         labels.write_bytes(data.draw(garbled("".join(json.dumps(r) + "\n" for r in rows).encode())))
     else:
         labels.write_bytes(data.draw(garbled(_labels_csv(rows))))
-    mheval("agreement", scores_path, labels, "--partial-as", partial, "--json", folder / "a.json")
+    mheval("agreement", scores_path, labels, "--partial-as", partial, "--out", folder / "a.json")
     shutil.rmtree(folder)
 
 

@@ -3,7 +3,7 @@ mistaken for a verdict (0 ok, 1 regression or failed check, 2 bad input, 70 inte
 
 The rows: JSON nested thousands of levels deep (transcript, run file, baseline, scores file, a
 folder with --skip-invalid), a 5,000-digit transcript id, a `.jsonl.gz` that is not gzip, a config
-that is not UTF-8, `--json` at a folder or an unwritable path, a named pipe as a transcript, a
+that is not UTF-8, `--out` at a folder or an unwritable path, a named pipe as a transcript, a
 `python:` bot that exits, raises or hangs, and SIGTERM during `score` / `corpus ingest` (no
 `.NAME.*.tmp` left behind; a stale one from a killed run does not confuse the next run). Also: the
 top-level guard for unexpected exceptions, and SIGINT still cleaning its temp files.
@@ -249,7 +249,7 @@ def spy_scoring(monkeypatch):
     return calls
 
 
-@pytest.mark.parametrize("option", ["--json", "--html", "--markdown", "--junit"])
+@pytest.mark.parametrize("option", ["--out", "--html", "--markdown", "--junit"])
 def test_score_output_at_a_folder(cli, tmp_path, spy_scoring, option):
     line = one_line_error(cli("score", EXAMPLES, "--no-retrieval", option, tmp_path))
     assert option in line and "folder" in line
@@ -260,8 +260,8 @@ def test_score_output_at_unwritable_paths(cli, tmp_path, spy_scoring):
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
     for target in (a_file / "out.json", Path("/proc/mheval-no-such/out.json")):
-        line = one_line_error(cli("score", EXAMPLES, "--no-retrieval", "--json", target))
-        assert "--json" in line and str(target.parent) in line or "cannot write" in line
+        line = one_line_error(cli("score", EXAMPLES, "--no-retrieval", "--out", target))
+        assert "--out" in line and str(target.parent) in line or "cannot write" in line
     assert spy_scoring == []
 
 
@@ -275,7 +275,7 @@ def test_a_full_disk_is_bad_input_not_a_crash(cli, tmp_path, monkeypatch):
 
     monkeypatch.setattr(io.os, "fsync", full)
     out = tmp_path / "result.json"
-    line = one_line_error(cli("score", EXAMPLES, "--no-retrieval", "--json", out, "--exit-zero"))
+    line = one_line_error(cli("score", EXAMPLES, "--no-retrieval", "--out", out, "--exit-zero"))
     assert "result.json" in line and "No space left" in line
     assert list(tmp_path.iterdir()) == []
 
@@ -291,7 +291,7 @@ def test_output_checks_of_the_other_commands(cli, tmp_path):
         ("baseline", "bless", run, "--out", folder),
         ("check", run, "--baseline", run, "--junit", folder),
         ("check", run, "--baseline", run, "--markdown", folder),
-        ("agreement", run, labels, "--json", folder),
+        ("agreement", run, labels, "--out", folder),
         ("corpus", "ingest", EXAMPLES, "--out", folder),
         ("run", SCENARIOS / "scenarios", "-t", "python:x:y", "--out", folder),
         ("mine", EXAMPLES, "--out", folder),
@@ -540,7 +540,7 @@ def test_a_signal_during_score_leaves_no_temp_file(tmp_path, sig, code):
     out = tmp_path / "result.json"
     out.write_text("old\n")
     status, err = _interrupt_mid_write(
-        tmp_path, sig, "score", EXAMPLES, "--no-retrieval", "--json", out, "--exit-zero"
+        tmp_path, sig, "score", EXAMPLES, "--no-retrieval", "--out", out, "--exit-zero"
     )
     assert status == code, err
     assert "Traceback" not in err
@@ -573,13 +573,13 @@ def test_a_stale_temp_file_from_a_killed_run_does_not_confuse_the_next(tmp_path,
     (folder / "chats.jsonl").write_text(EXAMPLES.read_text())
     out = folder / "result.json"
     status, _ = _interrupt_mid_write(
-        tmp_path, signal.SIGKILL, "score", folder, "--no-retrieval", "--json", out, "--exit-zero"
+        tmp_path, signal.SIGKILL, "score", folder, "--no-retrieval", "--out", out, "--exit-zero"
     )
     assert status == -signal.SIGKILL
     [stale] = _temps(folder)
     # the stale file sits among the transcripts: it is not read as one, and is swept by the next
     # write of the same file
-    result = cli("score", folder, "--no-retrieval", "--json", out, "--exit-zero", "--summary-only")
+    result = cli("score", folder, "--no-retrieval", "--out", out, "--exit-zero", "--summary-only")
     assert result.exit_code == 0, result.output
     assert "9 transcripts" in result.output
     assert json.loads(out.read_text())["transcripts"]

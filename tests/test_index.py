@@ -397,16 +397,18 @@ def test_info_names_model_codebook_count_and_location(retriever, built):
 
 
 def test_missing_index_is_built_on_first_use_with_one_notice(tmp_path, shared_cache, capsys):
+    """The notice reaches the caller's `on_notice`; the library itself writes nothing."""
     settings = _settings(tmp_path, shared_cache)
     with pytest.raises(CorpusIndexError, match="index not found"):
         Retriever.open(settings, auto_build=False)
-    retriever = Retriever.open(settings)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1
+    notices: list[str] = []
+    retriever = Retriever.open(settings, on_notice=notices.append)
+    assert capsys.readouterr() == ("", "")
+    assert len(notices) == 1
     assert re.fullmatch(
         rf"index not found at {re.escape(str(settings.index_path))}; building it from the "
         r"shipped corpus \(once, ~\d+ s\)",
-        err[0],
+        notices[0],
     )
     assert retriever.info().count == len(_indexable(_annotations()))
     retriever.close()
@@ -419,17 +421,23 @@ def test_index_older_than_its_annotations_is_updated_on_open(tmp_path, shared_ca
     first = build_index(settings)
     dropped = next(a for a in annotations if a.relevant and not a.error)
     _write_annotations(path, [a for a in annotations if a.id != dropped.id])
-    capsys.readouterr()
 
     stale = Retriever.open(settings, auto_build=False)  # no update without auto_build
     assert stale.info().count == first.count
     stale.close()
-    retriever = Retriever.open(settings)
-    assert "is older than" in capsys.readouterr().err
+    notices: list[str] = []
+    retriever = Retriever.open(settings, on_notice=notices.append)
+    assert len(notices) == 1 and "is older than" in notices[0]
     assert retriever.info().count == first.count - len(dropped.impacts)
     retriever.close()
-    Retriever.open(settings).close()  # up to date now: no second update
-    assert capsys.readouterr().err == ""
+    Retriever.open(settings, on_notice=notices.append).close()  # up to date now: no update
+    assert len(notices) == 1
+    assert capsys.readouterr() == ("", "")
+
+
+def test_a_first_use_build_without_on_notice_is_silent(tmp_path, shared_cache, capsys):
+    Retriever.open(_settings(tmp_path, shared_cache)).close()
+    assert capsys.readouterr() == ("", "")
 
 
 # --- CLI ----------------------------------------------------------------------------------
@@ -494,6 +502,31 @@ def test_cli_build_query_status(tmp_path, shared_cache, monkeypatch):
     assert status["size_bytes"] > 0 and status["conditions"]["autism"] == 10
     code, out, _ = run_cli(monkeypatch, "--config", config, "index", "status")
     assert code == 0 and "voices per condition" in out and "autism" in out
+
+
+def test_cli_shows_the_first_use_notice_of_query_and_score(tmp_path, shared_cache, monkeypatch):
+    """The library is quiet; the CLI passes a callback that prints its notice on stderr, for
+    `index query` and for the scoring session of `score`."""
+    from support.scoring import FakeJudge, write_guidelines
+
+    from evaluator.judges.base import JUDGES, register_judge
+
+    if JUDGES.find("test-index-pass") is None:
+        register_judge("test-index-pass")(lambda settings=None, *, samples=1: FakeJudge())
+    guidelines = tmp_path / "guidelines"
+    write_guidelines(guidelines)
+    notice = "index not found at {}; building it from the shipped corpus"
+    for name, args in (
+        ("query", ("index", "query", "a friend")),
+        ("score", ("score", DATA.parent / "transcripts" / "formats" / "chat.json",
+                   "--judge", "test-index-pass", "--guidelines", guidelines, "--exit-zero")),
+    ):  # fmt: skip
+        root = tmp_path / name
+        root.mkdir()
+        config = _config(root, shared_cache)
+        code, _, err = run_cli(monkeypatch, "--config", config, *args)
+        assert code == 0, err
+        assert notice.format(root / "chroma") in err
 
 
 def _assert_one_error_line(code: int, err: str, pattern: str) -> None:

@@ -167,7 +167,7 @@ def test_score_and_run_take_the_index_from_chroma_url(chroma_url, tmp_path, monk
     ]
     chat.write_text(json.dumps({"id": "adhd-taxes", "messages": messages}) + "\n")
     code, _, err = _cli(
-        monkeypatch, "--config", config, "score", chat, "--json", tmp_path / "score.json",
+        monkeypatch, "--config", config, "score", chat, "--out", tmp_path / "score.json",
         "--exit-zero", "--chroma-url", chroma_url,
     )  # fmt: skip
     assert code == 0, err

@@ -64,7 +64,7 @@ def scored(tmp_path_factory):
     out = folder / "result.json"
     result = CliRunner().invoke(
         app,
-        ["-q", "score", str(transcripts), "--no-retrieval", "--json", str(out), "--exit-zero"],
+        ["-q", "score", str(transcripts), "--no-retrieval", "--out", str(out), "--exit-zero"],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output

@@ -31,8 +31,13 @@ def codebook():
 
 
 @pytest.fixture(scope="module")
-def annotator(codebook):
-    return LocalAnnotator(codebook)
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def annotator(codebook, cache_dir):
+    return LocalAnnotator(codebook, cache_dir=cache_dir)
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +110,8 @@ def test_app_reviews_name_their_app_and_frame_sentiment(annotations, posts):
     assert {impact.product for impact in annotation.impacts} == {"Youper"}
 
 
-def test_deterministic_across_instances(posts, annotations, codebook):
-    again = LocalAnnotator(codebook).annotate(posts)
+def test_deterministic_across_instances(posts, annotations, codebook, cache_dir):
+    again = LocalAnnotator(codebook, cache_dir=cache_dir).annotate(posts)
     assert [a.model_dump() for a in again] == [a.model_dump() for a in annotations]
 
 
@@ -114,30 +119,29 @@ def test_shipped_codebook_loads_the_shipped_weights(annotator):
     assert annotator.info.model.endswith(", weights shipped")
 
 
-def test_codebook_is_the_label_scheme(posts, codebook, monkeypatch):
+def test_codebook_is_the_label_scheme(posts, codebook, tmp_path, monkeypatch):
     """Drop a perspective from the codebook and the annotator can no longer emit it: the
     models are refit for that codebook once, into the cache, and loaded from there next time."""
-    from evaluator.config import load_settings
     from evaluator.mine.local_model import LinearModel
 
     edited = codebook.model_copy(deep=True)
     edited.perspectives = [p for p in edited.perspectives if p.id != "emotional_support"]
-    refit = LocalAnnotator(edited)
+    refit = LocalAnnotator(edited, cache_dir=tmp_path)
     version = codebook_version(edited)
     assert refit.info.model.endswith(f", refit for codebook {version}")
     result = refit.annotate(posts[:12])
     emitted = {i.perspective for a in result for i in a.impacts}
     assert emitted and "emotional_support" not in emitted
-    assert (load_settings().cache_dir / "annotator" / f"{version}.npz").is_file()
+    assert (tmp_path / "annotator" / f"{version}.npz").is_file()
 
     monkeypatch.setattr(LinearModel, "fit", lambda *a, **k: pytest.fail("refit again"))
-    again = LocalAnnotator(edited)
+    again = LocalAnnotator(edited, cache_dir=tmp_path)
     assert again.info == refit.info
     assert [a.model_dump() for a in again.annotate(posts[:12])] == [a.model_dump() for a in result]
 
 
 def test_edited_codebook_without_labelled_posts_reuses_the_shipped_scorer(
-    posts, codebook, monkeypatch
+    posts, codebook, tmp_path, monkeypatch
 ):
     """No labelled posts (an installed wheel): the label models are fit on the codebook's
     examples and the written sentences, next to the shipped impact scorer."""
@@ -146,16 +150,16 @@ def test_edited_codebook_without_labelled_posts_reuses_the_shipped_scorer(
     monkeypatch.setattr(local, "labelled_dir", lambda: None)
     edited = codebook.model_copy(deep=True)
     edited.perspectives[0].examples.append("My chatbot listens when I need to vent at night.")
-    annotator = LocalAnnotator(edited)
+    annotator = LocalAnnotator(edited, cache_dir=tmp_path)
     assert "without labelled posts, impact scorer shipped" in annotator.info.model
-    shipped = LocalAnnotator(codebook)._fit()["impact"]
+    shipped = LocalAnnotator(codebook, cache_dir=tmp_path)._fit()["impact"]
     assert (annotator._fit()["impact"].coef == shipped.coef).all()
     assert any(a.relevant for a in annotator.annotate(posts[:12]))
 
     # Fewer cue-bearing perspectives: the shipped scorer no longer fits the features.
     edited.perspectives = edited.perspectives[1:]
     with pytest.raises(ConfigError, match="MHEVAL_ANNOTATOR_LABELLED") as error:
-        LocalAnnotator(edited).annotate(posts[:1])
+        LocalAnnotator(edited, cache_dir=tmp_path).annotate(posts[:1])
     assert error.value.field == "MHEVAL_ANNOTATOR_LABELLED"
 
 
@@ -172,8 +176,23 @@ def test_short_and_promotional_posts_are_not_relevant(annotator):
     assert [a.relevant for a in annotator.annotate(posts)] == [False, False, False]
 
 
-def test_empty_input_and_registry(annotator, codebook):
+def test_empty_input_and_registry(annotator, codebook, cache_dir):
     assert annotator.annotate([]) == []
     factory = ANNOTATORS.find("local")
     assert factory is not None
-    assert isinstance(factory(codebook=codebook), LocalAnnotator)
+    assert isinstance(factory(codebook=codebook, cache_dir=cache_dir), LocalAnnotator)
+
+
+def test_without_a_cache_dir_a_refit_stays_in_memory(codebook, monkeypatch, tmp_path):
+    """The caller names the cache (`mine --no-cache`: none); the annotator reads no config."""
+    import evaluator.mine.local as local
+
+    monkeypatch.setenv("MHEVAL_CACHE", str(tmp_path))  # what config would name: never used
+    edited = codebook.model_copy(deep=True)
+    edited.perspectives = [p for p in edited.perspectives if p.id != "emotional_support"]
+    monkeypatch.setattr(LocalAnnotator, "_refit", lambda self: {"refit": True})
+    monkeypatch.setattr(local, "save_weights", lambda *a: pytest.fail("saved without a cache"))
+    annotator = LocalAnnotator(edited, cache_dir=None)
+    assert annotator.info.model.endswith(f", refit for codebook {codebook_version(edited)}")
+    assert annotator._fit() == {"refit": True}
+    assert list(tmp_path.iterdir()) == []

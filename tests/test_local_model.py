@@ -25,6 +25,11 @@ from evaluator.mine.local_model import (
 )
 
 
+def _shipped_annotator(cls):
+    """The local annotator of the shipped codebook (its weights ship: no cache needed)."""
+    return cls(load_codebook(Settings().codebook), cache_dir=None)
+
+
 def test_shipped_labelled_posts_are_valid_gold():
     """Every labelled post parses, its quotes are verbatim and its labels are codebook ids."""
     labelled = load_labelled()
@@ -92,7 +97,7 @@ def test_embedding_cache_covers_every_training_text():
     """A stale cache would make every `mheval mine` start embed thousands of sentences."""
     from evaluator.mine.local import LocalAnnotator
 
-    missing = training_embedder().missing(LocalAnnotator().training_texts())
+    missing = training_embedder().missing(_shipped_annotator(LocalAnnotator).training_texts())
     assert not missing, f"{len(missing)} texts missing: run python bench/refresh_annotator_cache.py"
 
 
@@ -159,7 +164,7 @@ def test_weights_predict_as_sklearn_does_on_real_posts():
 
     from evaluator.mine.local import LocalAnnotator, _context
 
-    annotator = LocalAnnotator()
+    annotator = _shipped_annotator(LocalAnnotator)
     models = annotator._fit()
     items = load_labelled()[::10]
     sentences = [(item.post, s) for item in items for s in annotator._read(item.post)[0]]
@@ -194,7 +199,7 @@ def _annotator_with(monkeypatch, path: Path):
     import evaluator.mine.local as local
 
     monkeypatch.setattr(local, "WEIGHTS_FILE", path)
-    return local.LocalAnnotator()
+    return _shipped_annotator(local.LocalAnnotator)
 
 
 def test_shipped_weights_load_without_fitting(monkeypatch):

@@ -117,7 +117,7 @@ def test_a_judge_from_the_plugins_config_key_is_selectable_with_judge(cli, proje
     out = project_with_plugin / "run.json"
     result = cli(
         "--config", project_with_plugin / "mheval.toml", "score", EXAMPLE, "--judge", "theirs",
-        "--no-retrieval", "--summary-only", "--json", out,
+        "--no-retrieval", "--summary-only", "--out", out,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     run = read_score_run(out)
@@ -162,7 +162,7 @@ def test_a_judge_from_an_installed_entry_point_is_selectable_with_judge(tmp_path
     out = tmp_path / "run.json"
     result = _mheval(
         tmp_path, "score", EXAMPLE, "--judge", "theirs", "--no-retrieval", "--summary-only",
-        "--json", out,
+        "--out", out,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     run = json.loads(out.read_text())

@@ -60,7 +60,7 @@ def scored(tmp_path_factory):
             str(MULTI_TURN),
             "--no-retrieval",
             "--exit-zero",
-            "--json",
+            "--out",
             str(out / "result.json"),
             "--markdown",
             str(out / "report.md"),

@@ -57,7 +57,7 @@ def test_passing_run_writes_every_output_and_exits_0(cli, guidelines, tmp_path):
         FORMATS / "chat.txt",
         "--judge",
         "test-pass",
-        "--json",
+        "--out",
         out / "result.json",
         "--markdown",
         out / "report.md",
@@ -117,7 +117,7 @@ def test_fail_under_compares_the_run_score(cli, guidelines):
 )
 def test_bad_input_exits_2_with_one_line(cli, guidelines, tmp_path, name, expected):
     out = tmp_path / "result.json"
-    result = score(cli, guidelines, BAD / name, "--judge", "test-pass", "--json", out)
+    result = score(cli, guidelines, BAD / name, "--judge", "test-pass", "--out", out)
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
@@ -127,7 +127,7 @@ def test_bad_input_exits_2_with_one_line(cli, guidelines, tmp_path, name, expect
 
 def test_skip_invalid_scores_the_rest_and_reports_what_was_skipped(cli, guidelines, tmp_path):
     out = tmp_path / "result.json"
-    result = score(cli, guidelines, BAD, "--skip-invalid", "--judge", "test-pass", "--json", out)
+    result = score(cli, guidelines, BAD, "--skip-invalid", "--judge", "test-pass", "--out", out)
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert [t["id"] for t in data["transcripts"]] == ["ok-1", "ok-2"]
@@ -166,9 +166,24 @@ def test_global_json_prints_the_run_on_stdout(cli, guidelines):
     assert data["transcripts"][0]["detection"]["conditions_source"] == "detected"
 
 
+def test_json_is_a_flag_and_out_writes_the_file(cli, guidelines, tmp_path):
+    """`--json FILE` was once how score and agreement wrote their file; now it is no option of
+    theirs (the global `mheval --json` prints JSON), so the old spelling fails loudly."""
+    out = tmp_path / "r.json"
+    short = score(cli, guidelines, FORMATS / "chat.json", "--judge", "test-pass", "-o", out)
+    assert short.exit_code == 0 and json.loads(out.read_text())["transcripts"]
+    old = score(cli, guidelines, FORMATS / "chat.json", "--judge", "test-pass", "--json", out)
+    assert old.exit_code == 2 and "No such option: --json" in old.output
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,label\nsingle-adhd,pass\n")
+    old = cli("agreement", out, labels, "--json", tmp_path / "a.json")
+    assert old.exit_code == 2 and "No such option: --json" in old.output
+    assert not (tmp_path / "a.json").exists()
+
+
 def test_mibot_directory_scores(cli, guidelines, tmp_path):
     out = tmp_path / "r.json"
-    result = score(cli, guidelines, DATA / "mibot", "--judge", "test-pass", "--json", out)
+    result = score(cli, guidelines, DATA / "mibot", "--judge", "test-pass", "--out", out)
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert len(data["transcripts"]) == 3

@@ -71,7 +71,7 @@ def outputs(examples, settings, tmp_path_factory):
             str(config),
             "score",
             str(examples),
-            "--json",
+            "--out",
             str(out / "result.json"),
             "--html",
             str(out / "report.html"),

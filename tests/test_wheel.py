@@ -115,7 +115,7 @@ def test_installed_mheval_from_an_empty_folder(user):
     _mheval(user, "examples", "copy")
 
     first = _mheval(
-        user, "score", "examples/transcripts/conversations.jsonl", "--json", "out.json",
+        user, "score", "examples/transcripts/conversations.jsonl", "--out", "out.json",
         "--exit-zero",
     )  # fmt: skip
     assert "building it from the shipped corpus" in first.stderr

@@ -28,6 +28,7 @@ __all__ = [
     "check_output_paths",
     "EXIT_CODES_HELP",
     "emit_json",
+    "notice",
     "new_app",
     "CHROMA_URL",
     "CONCURRENCY",
@@ -136,10 +137,15 @@ def emit_json(data) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=default) + "\n")
 
 
-def check_output_paths(**outputs: Path | None) -> None:
-    """Refuse unwritable output paths before any work: `option=path`, e.g. `json=json_file`.
+def notice(line: str) -> None:
+    """A line the library reports through `on_notice` (e.g. a first-use index build), on stderr."""
+    err_console.print(escape(line), soft_wrap=True)
 
-    The option is named in the error as `--json` (underscores become dashes).
+
+def check_output_paths(**outputs: Path | None) -> None:
+    """Refuse unwritable output paths before any work: `option=path`, e.g. `out=out`.
+
+    The option is named in the error as `--out` (underscores become dashes).
     """
     from evaluator.io import check_writable
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -12,9 +13,9 @@ from evaluator.cli._common import (
     CHROMA_URL,
     console,
     emit_json,
-    err_console,
     examples,
     new_app,
+    notice,
     state,
 )
 
@@ -75,7 +76,7 @@ def build(
         annotations=annotations.resolve() if annotations else None,
         rebuild=rebuild,
         progress=not (state.quiet or state.wants_json(json_output)),
-        on_notice=lambda line: err_console.print(escape(line), soft_wrap=True),
+        on_notice=notice,
     )
     if state.wants_json(json_output):
         emit_json(report)
@@ -124,7 +125,7 @@ def query(
     settings = _settings(path, chroma_url)
     if min_similarity is not None:
         settings = settings.model_copy(update={"voice_min_similarity": min_similarity})
-    retriever = Retriever.open(settings)
+    retriever = Retriever.open(settings, progress=sys.stderr.isatty(), on_notice=notice)
     try:
         voices = retriever.query(
             text,

@@ -175,7 +175,9 @@ def run(
         None, "--max-retries", min=0, help="Retries per post on rate limits, timeouts, bad output."
     ),
     no_cache: bool = typer.Option(
-        False, "--no-cache", help="Do not read or write the on-disk cache of model answers."
+        False,
+        "--no-cache",
+        help="Do not read or write the on-disk caches (model answers, refit annotator weights).",
     ),
     restart: bool = typer.Option(
         False, "--restart", help="Discard the rows of an interrupted run instead of resuming."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 
 import typer
@@ -19,6 +20,7 @@ from evaluator.cli._common import (
     emit_json,
     err_console,
     examples,
+    notice,
     state,
 )
 
@@ -124,6 +126,8 @@ def run(
             retrieval=retrieval,
             guidelines=guidelines,
             on_progress=progress,
+            on_notice=notice,
+            index_progress=sys.stderr.isatty(),
         )
     write_run(out, run)
     if html is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from evaluator.cli._common import (
     emit_json,
     err_console,
     examples,
+    notice,
     state,
 )
 from evaluator.scoring import DEFAULT_MAX_TURN_CHARS
@@ -26,14 +28,14 @@ from evaluator.scoring import DEFAULT_MAX_TURN_CHARS
 __all__ = ["score", "agreement", "SCORE_EXAMPLES", "AGREEMENT_EXAMPLES"]
 
 SCORE_EXAMPLES = examples(
-    "mheval score examples/transcripts/ --html out/report.html --json out/result.json",
+    "mheval score examples/transcripts/ --html out/report.html --out out/result.json",
     "mheval score chats.jsonl --judge openai:gpt-4o-mini --samples 3 --junit out/junit.xml",
     "mheval score export.csv --format csv --no-retrieval --fail-under 0.8",
     "mheval --json score transcripts/ > result.json",
 )
 AGREEMENT_EXAMPLES = examples(
     "mheval agreement out/result.json labels.csv",
-    "mheval agreement out/result.json labels.jsonl --json out/agreement.json",
+    "mheval agreement out/result.json labels.jsonl --out out/agreement.json",
 )
 
 
@@ -75,7 +77,9 @@ _FORMAT = typer.Option(
     "auto", "--format", "-f", help="Force a format: openai, csv, text, utterances."
 )
 _K = typer.Option(3, "-k", min=0, max=20, help="User voices quoted per verdict.")
-_JSON_FILE = typer.Option(None, "--json", help="Write the versioned result (ScoreRun) to FILE.")
+_OUT = typer.Option(
+    None, "--out", "-o", help="Write the versioned result (ScoreRun) as JSON to FILE."
+)
 _MARKDOWN = typer.Option(None, "--markdown", help="Write a Markdown report.")
 _HTML = typer.Option(None, "--html", help="Write a self-contained HTML report.")
 _JUNIT = typer.Option(
@@ -132,7 +136,7 @@ def score(
     retrieval: bool = RETRIEVAL,
     chroma_url: str | None = CHROMA_URL,
     guidelines: Path | None = GUIDELINES,
-    json_file: Path | None = _JSON_FILE,
+    out: Path | None = _OUT,
     markdown: Path | None = _MARKDOWN,
     html: Path | None = _HTML,
     junit: Path | None = _JUNIT,
@@ -158,7 +162,7 @@ def score(
     if timeout is not None:
         settings = settings.model_copy(update={"timeout": timeout})
 
-    check_output_paths(json=json_file, markdown=markdown, html=html, junit=junit)
+    check_output_paths(out=out, markdown=markdown, html=html, junit=junit)
     update, bar = _progress()
     with bar:
         run = score_files(
@@ -173,8 +177,10 @@ def score(
             skip_invalid=skip_invalid,
             max_turn_chars=max_turn_chars,
             progress=update,
+            on_notice=notice,
+            index_progress=sys.stderr.isatty(),
         )
-    written = write_reports(run, markdown=markdown, html=html, junit=junit, json=json_file)
+    written = write_reports(run, markdown=markdown, html=html, junit=junit, json=out)
     if state.json:
         emit_json(run)
     elif not state.quiet:
@@ -205,11 +211,11 @@ def _print_run(run, written: list[str], *, details: bool, verbose: bool) -> None
 
 
 def agreement(
-    scores: Path = typer.Argument(..., help="A result file of `mheval score --json`."),
+    scores: Path = typer.Argument(..., help="A result file of `mheval score --out`."),
     labels: Path = typer.Argument(
         ..., help="Human labels, CSV or JSONL: id, label[, criterion_id]."
     ),
-    json_file: Path | None = typer.Option(None, "--json", help="Write the report to FILE."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the report as JSON to FILE."),
     partial_as: PartialAs = typer.Option(
         PartialAs.fail,
         "--partial-as",
@@ -225,10 +231,10 @@ def agreement(
     from evaluator.agreement import agreement_files
     from evaluator.io import write_json
 
-    check_output_paths(json=json_file)
+    check_output_paths(out=out)
     report = agreement_files(scores, labels, partial_as=partial_as.value)
-    if json_file is not None:
-        write_json(json_file, report)
+    if out is not None:
+        write_json(out, report)
     if state.json:
         emit_json(report)
         return
@@ -265,5 +271,5 @@ def agreement(
             notes.append(f"{len(level.missing)} labelled items not in the scores file")
         if notes and not state.quiet:
             console.print("[dim]excluded: " + "; ".join(notes) + "[/dim]")
-    if json_file is not None and not state.quiet:
-        console.print(f"[dim]wrote {json_file}[/dim]")
+    if out is not None and not state.quiet:
+        console.print(f"[dim]wrote {out}[/dim]")

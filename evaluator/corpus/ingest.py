@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from hashlib import blake2b
 from pathlib import Path
 
@@ -174,6 +174,150 @@ def _records(
             skip(path, line, problem)
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What `ingest` counts per post and the de-duplication state, in plain counters (pydantic
+    attribute writes cost microseconds per post)."""
+
+    read: int = 0
+    posts_in: Counter[str] = field(default_factory=Counter)
+    posts_out: Counter[str] = field(default_factory=Counter)
+    drops: Counter[str] = field(default_factory=Counter)
+    scrubbed: Counter[str] = field(default_factory=Counter)
+    seen_ids: set[int] = field(default_factory=set)
+    seen_texts: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cleaning:
+    """The per-post clean-up of the module doc, up to (not including) de-duplication."""
+
+    scrub: bool
+    min_chars: int
+    language_filter: LanguageFilter | None
+
+    def clean(self, raw: str, drops: Counter[str]) -> tuple[str, dict[str, int] | None] | None:
+        """The text as it will be written and its scrub counts, or None when the post is dropped
+        (the reason counted in `drops`)."""
+        text = normalise_text(raw)
+        if not text:
+            drops["empty"] += 1
+            return None
+        if is_deleted_marker(text):
+            drops["deleted"] += 1
+            return None
+        scrubbed: dict[str, int] | None = None
+        if self.scrub:
+            text, scrubbed = scrub_text(text)
+        if len(text) < self.min_chars:
+            drops["short"] += 1
+            return None
+        if self.language_filter is not None and not self.language_filter.keeps(text):
+            drops["language"] += 1
+            return None
+        return text, scrubbed
+
+
+def _new_keys(record_id: str, text: str, tally: _Tally) -> tuple[int, int] | None:
+    """The (id, text) hashes of a post seen for the first time, or None for a repeated id or
+    text (counted). The caller records them once the post is written."""
+    id_key = blake2b(record_id.encode("utf-8"), digest_size=8).digest()
+    id_hash = int.from_bytes(id_key, "big")
+    if id_hash in tally.seen_ids:
+        tally.drops["duplicate_id"] += 1
+        return None
+    text_hash = dedup_key(text)
+    if text_hash in tally.seen_texts:
+        tally.drops["duplicate_text"] += 1
+        return None
+    return id_hash, text_hash
+
+
+def _post_line(record: Record, text: str, hasher: AuthorHasher) -> str:
+    """The corpus line of one post; raises ValidationError, or ValueError for a meta value JSON
+    cannot hold."""
+    post = Post(
+        id=record.id,
+        platform=record.platform,
+        created_at=normalise_timestamp(record.created_at),
+        text=text,
+        url=safe_url(record.url),
+        parent_id=record.parent_id,
+        meta=record.meta,
+        author_hash=record.author_hash or hasher(record.platform, record.author),
+    )
+    return post.model_dump_json()
+
+
+def _write_posts(
+    records: Iterable[Record],
+    write: Callable[[str], object],
+    *,
+    cleaning: _Cleaning,
+    hasher: AuthorHasher,
+    tally: _Tally,
+    skip: _Skips,
+    path: Path,
+    summary: InputSummary,
+    on_progress: Callable[[int], None] | None,
+) -> None:
+    """Clean, de-duplicate and write the records of one input; count them in `tally` and in the
+    input's `summary`. A post the Post model refuses is skipped like a malformed line."""
+    read_before, written_before = tally.read, tally.posts_out.total()
+    for record in records:
+        tally.read += 1
+        if on_progress is not None and tally.read % _PROGRESS_EVERY == 0:
+            on_progress(tally.read)
+        tally.posts_in[record.platform] += 1
+        cleaned = cleaning.clean(record.text, tally.drops)
+        if cleaned is None:
+            continue
+        text, scrubbed = cleaned
+        keys = _new_keys(record.id, text, tally)
+        if keys is None:
+            continue
+        try:
+            line = _post_line(record, text, hasher)
+        except ValidationError as exc:
+            field_name, message = validation_error_to_message(exc)
+            summary.skipped += 1
+            skip(path, None, f"post {record.id}: {field_name}: {message}")
+            continue
+        except ValueError as exc:  # a meta value JSON cannot hold
+            summary.skipped += 1
+            skip(path, None, f"post {record.id}: {str(exc).splitlines()[0]}")
+            continue
+        tally.seen_ids.add(keys[0])
+        tally.seen_texts.add(keys[1])
+        write(line + "\n")
+        tally.posts_out[record.platform] += 1
+        if scrubbed:
+            for kind, number in scrubbed.items():
+                if number:
+                    tally.scrubbed[kind] += number
+    summary.records = tally.read - read_before
+    summary.posts_out = tally.posts_out.total() - written_before
+
+
+def _totals(report: IngestReport, tally: _Tally, *, scrub: bool, paths: list[Path]) -> None:
+    """The report's totals from the tally; raises InputError when no post is left to write."""
+    report.posts_in = tally.read
+    report.posts_out = tally.posts_out.total()
+    report.platforms = {
+        name: PlatformCounts(posts_in=count, posts_out=tally.posts_out[name])
+        for name, count in tally.posts_in.items()
+    }
+    report.dropped = DropCounts(**tally.drops)
+    if scrub:
+        report.scrubbed = {kind: tally.scrubbed[kind] for kind in SCRUB_KINDS}
+    if report.posts_out == 0:
+        raise InputError(
+            f"no posts left to write ({tally.read} read, {report.dropped.total} dropped, "
+            f"{report.skipped_total} lines skipped); nothing was written",
+            file=paths[0] if len(paths) == 1 else None,
+        )
+
+
 def ingest(
     inputs: Iterable[str | Path],
     out: str | Path,
@@ -212,96 +356,24 @@ def ingest(
         languages=language_filter.languages if language_filter else None,
     )
     skip = _Skips(strict=strict, report=report)
-    # Plain counters in the loop (pydantic attribute writes cost microseconds per post).
-    posts_in: Counter[str] = Counter()
-    posts_out: Counter[str] = Counter()
-    drops: Counter[str] = Counter()
-    scrub_totals: Counter[str] = Counter()
-    seen_ids: set[int] = set()
-    seen_texts: set[int] = set()
-    read = 0
+    cleaning = _Cleaning(scrub=scrub, min_chars=min_chars, language_filter=language_filter)
+    tally = _Tally()
     with atomic_write(out) as handle:
-        write = handle.write
         for path, reader, container in plan:
             summary = InputSummary(path=str(path), format=reader.name)
             report.inputs.append(summary)
-            read_before, written_before = read, posts_out.total()
-            for record in _records(path, reader, container, mapping, skip, summary):
-                read += 1
-                if on_progress is not None and read % _PROGRESS_EVERY == 0:
-                    on_progress(read)
-                posts_in[record.platform] += 1
-                text = normalise_text(record.text)
-                if not text:
-                    drops["empty"] += 1
-                    continue
-                if is_deleted_marker(text):
-                    drops["deleted"] += 1
-                    continue
-                scrubbed: dict[str, int] | None = None
-                if scrub:
-                    text, scrubbed = scrub_text(text)
-                if len(text) < min_chars:
-                    drops["short"] += 1
-                    continue
-                if language_filter is not None and not language_filter.keeps(text):
-                    drops["language"] += 1
-                    continue
-                id_key = blake2b(record.id.encode("utf-8"), digest_size=8).digest()
-                id_hash = int.from_bytes(id_key, "big")
-                if id_hash in seen_ids:
-                    drops["duplicate_id"] += 1
-                    continue
-                text_hash = dedup_key(text)
-                if text_hash in seen_texts:
-                    drops["duplicate_text"] += 1
-                    continue
-                try:
-                    post = Post(
-                        id=record.id,
-                        platform=record.platform,
-                        created_at=normalise_timestamp(record.created_at),
-                        text=text,
-                        url=safe_url(record.url),
-                        parent_id=record.parent_id,
-                        meta=record.meta,
-                        author_hash=record.author_hash or hasher(record.platform, record.author),
-                    )
-                    line = post.model_dump_json()
-                except ValidationError as exc:
-                    field, message = validation_error_to_message(exc)
-                    summary.skipped += 1
-                    skip(path, None, f"post {record.id}: {field}: {message}")
-                    continue
-                except ValueError as exc:  # a meta value JSON cannot hold
-                    summary.skipped += 1
-                    skip(path, None, f"post {record.id}: {str(exc).splitlines()[0]}")
-                    continue
-                seen_ids.add(id_hash)
-                seen_texts.add(text_hash)
-                write(line + "\n")
-                posts_out[record.platform] += 1
-                if scrubbed:
-                    for kind, number in scrubbed.items():
-                        if number:
-                            scrub_totals[kind] += number
-            summary.records = read - read_before
-            summary.posts_out = posts_out.total() - written_before
-        report.posts_in = read
-        report.posts_out = posts_out.total()
-        report.platforms = {
-            name: PlatformCounts(posts_in=count, posts_out=posts_out[name])
-            for name, count in posts_in.items()
-        }
-        report.dropped = DropCounts(**drops)
-        if scrub:
-            report.scrubbed = {kind: scrub_totals[kind] for kind in SCRUB_KINDS}
-        if report.posts_out == 0:
-            raise InputError(
-                f"no posts left to write ({read} read, {report.dropped.total} dropped, "
-                f"{report.skipped_total} lines skipped); nothing was written",
-                file=paths[0] if len(paths) == 1 else None,
+            _write_posts(
+                _records(path, reader, container, mapping, skip, summary),
+                handle.write,
+                cleaning=cleaning,
+                hasher=hasher,
+                tally=tally,
+                skip=skip,
+                path=path,
+                summary=summary,
+                on_progress=on_progress,
             )
+        _totals(report, tally, scrub=scrub, paths=paths)
     report.author_salt = hasher.source
     report.salt_file = str(hasher.salt_file) if hasher.source in ("file", "generated") else None
     report.elapsed_seconds = round(time.perf_counter() - started, 3)

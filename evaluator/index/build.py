@@ -248,52 +248,15 @@ def _build(
     on_start: Callable[[int, int], None] | None,
     on_notice: Callable[[str], None] | None,
 ) -> IndexBuildReport:
+    """One build, under the lock: the steps of the module doc, the manifest written last."""
     model = model_info()
-    try:
-        previous = store.read_manifest()
-    except CorpusIndexError:
-        if not rebuild:
-            raise
-        previous = None
-    try:
-        existing = store.voice_collections()
-    except CorpusIndexError:
-        if not (rebuild and store.backend == "embedded" and store.path.is_dir()):
-            raise
-        # The embedded database itself is unreadable: keep it for inspection, start afresh.
-        store.close()
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        store.path.rename(store.path.with_name(f"{store.path.name}.corrupt-{stamp}"))
-        if on_notice is not None:
-            on_notice(f"unreadable index moved to {store.path.name}.corrupt-{stamp}")
-        previous, existing = None, store.voice_collections()
-    full = (
-        rebuild
-        or previous is None
-        or previous.embedding_model.hash != model.hash
-        or previous.collection not in existing
-    )
-    generation = previous.generation + 1 if previous else 1
-    if full:
-        collection = f"{VOICES_PREFIX}{generation}"
-        keep = {previous.collection} if previous else set()
-        live: set[str] = set()
-    else:
-        collection = previous.collection
-        keep = {collection}
-        live = set(previous.items.values())
-    # Leftovers of an interrupted build: staging collections and records the manifest lacks.
-    for name in existing:
-        if name not in keep:
-            store.drop_collection(name)
-    if full:
-        store.create_collection(collection)
-    else:
-        store.delete(collection, sorted(store.ids(collection) - live))
+    previous, existing = _read_previous(store, rebuild, on_notice)
+    target = _target(previous, existing, model.hash, rebuild)
+    _clear_leftovers(store, target, existing)
 
     desired = {item.rid: item for item in items}
-    to_add = [item for rid, item in desired.items() if rid not in live]
-    to_remove = sorted(live - desired.keys())
+    to_add = [item for rid, item in desired.items() if rid not in target.live]
+    to_remove = sorted(target.live - desired.keys())
     removed = len(set(previous.items.values()) - desired.keys()) if previous else 0
     sources = {
         "corpus": str(corpus),
@@ -301,7 +264,7 @@ def _build(
         "annotations_sha256": file_sha256(annotations),
     }
     if (
-        not full
+        not target.full
         and not to_add
         and not to_remove
         and previous.codebook_version == codebook_version
@@ -310,6 +273,125 @@ def _build(
         store.close()
         return _report(store, previous, 0, 0, len(desired), 0, 0, False, started)
 
+    encoded, cached = _add_voices(
+        store, target, to_add, settings, progress=progress, on_start=on_start
+    )
+    conditions = Counter(item.metadata["condition"] for item in items)
+    manifest = IndexManifest(
+        tool_version=__version__,
+        embedding_model=model,
+        codebook_version=codebook_version,
+        collection=target.collection,
+        generation=target.generation,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        count=len(desired),
+        conditions=dict(sorted(conditions.items())),
+        sources=sources,
+        items={item.key: item.rid for item in items},
+    )
+    store.write_manifest(manifest)
+    # Committed: what follows is clean-up, which the next build redoes if it is interrupted.
+    if target.full and previous is not None and previous.collection in existing:
+        store.drop_collection(previous.collection)
+    elif not target.full:
+        store.delete(target.collection, to_remove)
+    report = _report(
+        store,
+        manifest,
+        len(to_add),
+        removed,
+        len(desired) - len(to_add),
+        encoded,
+        cached,
+        target.full,
+        started,
+    )
+    store.close()
+    return report
+
+
+def _read_previous(
+    store: VectorStore, rebuild: bool, on_notice: Callable[[str], None] | None
+) -> tuple[IndexManifest | None, list[str]]:
+    """The committed manifest and the voice collections present. With `rebuild`, an unreadable
+    manifest counts as none, and an unreadable embedded database is moved aside (kept for
+    inspection) so the build starts afresh."""
+    try:
+        previous = store.read_manifest()
+    except CorpusIndexError:
+        if not rebuild:
+            raise
+        previous = None
+    try:
+        return previous, store.voice_collections()
+    except CorpusIndexError:
+        if not (rebuild and store.backend == "embedded" and store.path.is_dir()):
+            raise
+        store.close()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        store.path.rename(store.path.with_name(f"{store.path.name}.corrupt-{stamp}"))
+        if on_notice is not None:
+            on_notice(f"unreadable index moved to {store.path.name}.corrupt-{stamp}")
+        return None, store.voice_collections()
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a build writes: a fresh collection (a full build) or the committed one."""
+
+    full: bool
+    generation: int
+    collection: str
+    keep: frozenset[str]  # the collections that are not leftovers of an interrupted build
+    live: frozenset[str]  # record ids of the committed index that stay in `collection`
+
+
+def _target(
+    previous: IndexManifest | None, existing: list[str], model_hash: str, rebuild: bool
+) -> _Target:
+    """A full build for `rebuild`, a first build, another embedding model or a missing
+    collection; else an incremental one into the committed collection."""
+    generation = previous.generation + 1 if previous else 1
+    if (
+        rebuild
+        or previous is None
+        or previous.embedding_model.hash != model_hash
+        or previous.collection not in existing
+    ):
+        keep = frozenset({previous.collection} if previous else ())
+        return _Target(True, generation, f"{VOICES_PREFIX}{generation}", keep, frozenset())
+    return _Target(
+        False,
+        generation,
+        previous.collection,
+        frozenset({previous.collection}),
+        frozenset(previous.items.values()),
+    )
+
+
+def _clear_leftovers(store: VectorStore, target: _Target, existing: list[str]) -> None:
+    """Remove what an interrupted build left (staging collections, records the manifest lacks)
+    and make the collection the build writes into."""
+    for name in existing:
+        if name not in target.keep:
+            store.drop_collection(name)
+    if target.full:
+        store.create_collection(target.collection)
+    else:
+        store.delete(target.collection, sorted(store.ids(target.collection) - target.live))
+
+
+def _add_voices(
+    store: VectorStore,
+    target: _Target,
+    to_add: list[IndexItem],
+    settings: Settings,
+    *,
+    progress: bool,
+    on_start: Callable[[int, int], None] | None,
+) -> tuple[int, int]:
+    """Encode the new voices (the shipped vectors and the cache first) and add them in chunks
+    as records of `target.generation`; returns (encoded, from cache)."""
     embedder, voices, disk = build_embedder(
         settings.cache_dir / "embeddings", settings.voice_embeddings
     )
@@ -325,47 +407,15 @@ def _build(
             cached += from_cache
             encoded += len(chunk) - from_cache
             store.add(
-                collection,
+                target.collection,
                 [item.rid for item in chunk],
                 vectors,
                 [item.quote for item in chunk],
-                [{**item.metadata, "gen": generation} for item in chunk],
+                [{**item.metadata, "gen": target.generation} for item in chunk],
             )
             bar.advance(task, len(chunk))
     disk.close()
-
-    conditions = Counter(item.metadata["condition"] for item in items)
-    manifest = IndexManifest(
-        tool_version=__version__,
-        embedding_model=model,
-        codebook_version=codebook_version,
-        collection=collection,
-        generation=generation,
-        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        count=len(desired),
-        conditions=dict(sorted(conditions.items())),
-        sources=sources,
-        items={item.key: item.rid for item in items},
-    )
-    store.write_manifest(manifest)
-    # Committed: what follows is clean-up, which the next build redoes if it is interrupted.
-    if full and previous is not None and previous.collection in existing:
-        store.drop_collection(previous.collection)
-    elif not full:
-        store.delete(collection, to_remove)
-    report = _report(
-        store,
-        manifest,
-        len(to_add),
-        removed,
-        len(desired) - len(to_add),
-        encoded,
-        cached,
-        full,
-        started,
-    )
-    store.close()
-    return report
+    return encoded, cached
 
 
 def _report(

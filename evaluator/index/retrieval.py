@@ -11,8 +11,7 @@ nearest voice under a narrow label filter can be unrelated (cosine 0.05), and qu
 from __future__ import annotations
 
 import math
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -135,14 +134,24 @@ class Retriever:
         self._slack = max(0, store.count(manifest.collection) - manifest.count)
 
     @classmethod
-    def open(cls, settings: Settings, *, auto_build: bool = True) -> Retriever:
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        auto_build: bool = True,
+        progress: bool = False,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> Retriever:
         """Open the index named by `settings` (index_path, or chroma_url).
 
         A missing index is built from `settings.annotations` + `settings.corpus` when
-        `auto_build` and those files exist (one notice line on stderr); otherwise, and when the
-        index is corrupt, built with another embedding model, or the server is unreachable,
-        raises `CorpusIndexError`.
+        `auto_build` and those files exist, and an index older than the annotations is updated;
+        `on_notice(line)` hears that it happens (a build takes minutes) and what the build
+        noticed, `progress` shows the build's bar. The library prints nothing itself. Otherwise,
+        and when the index is corrupt, built with another embedding model, or the server is
+        unreachable, raises `CorpusIndexError`.
         """
+        notify = on_notice or (lambda line: None)
         store = resolve_store(settings)
         manifest = store.read_manifest()
         if manifest is None:
@@ -157,23 +166,22 @@ class Retriever:
                     file=store.location,
                 )
 
-            def notice(items: int, to_encode: int) -> None:
-                sys.stderr.write(
+            def starting(items: int, to_encode: int) -> None:
+                notify(
                     f"index not found at {store.location}; building it from the shipped corpus "
-                    f"(once, ~{estimate_build_seconds(items, to_encode)} s)\n"
+                    f"(once, ~{estimate_build_seconds(items, to_encode)} s)"
                 )
-                sys.stderr.flush()
 
-            build_index(settings, progress=sys.stderr.isatty(), on_start=notice)
+            build_index(settings, progress=progress, on_start=starting, on_notice=on_notice)
             manifest = store.read_manifest()
             if manifest is None:  # pragma: no cover - build_index writes it or raises
                 raise CorpusIndexError("index build left no manifest", file=store.location)
         elif auto_build and _annotations_changed(manifest, settings):
-            sys.stderr.write(
+            notify(
                 f"index at {store.location} is older than {settings.annotations}; "
-                "updating it (only new or changed voices are encoded)\n"
+                "updating it (only new or changed voices are encoded)"
             )
-            build_index(settings, progress=sys.stderr.isatty())
+            build_index(settings, progress=progress, on_notice=on_notice)
             manifest = store.read_manifest() or manifest
         current = model_info()
         if manifest.embedding_model.hash != current.hash:

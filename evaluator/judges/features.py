@@ -201,6 +201,26 @@ class FeatureExtractor:
         sentences = [s for text in texts for s in split_sentences(text, JUDGE)]
         self._embedder.encode(list(dict.fromkeys(sentences)))
 
+    def _pairs(self, vecs, user_vecs, user_sentences: list[str], context: str, relation, flags):
+        """The calibrated model's input: the reply, its products with the request and with all
+        the user said, that context itself, the relation features and the flags."""
+        import numpy as np
+
+        reply_vec = _unit(vecs.mean(axis=0))
+        request_vec = _unit(user_vecs.mean(axis=0))
+        context_sentences = split_sentences(context, JUDGE) + user_sentences
+        context_vec = _unit(self._embedder.encode(context_sentences).mean(axis=0))
+        return np.concatenate(
+            [
+                reply_vec,
+                reply_vec * request_vec * _PRODUCT_SCALE,
+                reply_vec * context_vec * _PRODUCT_SCALE,
+                context_vec,
+                relation,
+                flags,
+            ]
+        )
+
     def exchange(self, user_text: str, reply: str, context: str = "") -> Exchange:
         """`reply` measured against `user_text`; `context` is what the user said before it
         (a symptom stated in an earlier turn makes a later request symptom-driven)."""
@@ -257,20 +277,7 @@ class FeatureExtractor:
             ],
             dtype=float,
         )
-        reply_vec = _unit(vecs.mean(axis=0))
-        request_vec = _unit(user_vecs.mean(axis=0))
-        context_sentences = split_sentences(context, JUDGE) + user_sentences
-        context_vec = _unit(self._embedder.encode(context_sentences).mean(axis=0))
-        pairs = np.concatenate(
-            [
-                reply_vec,
-                reply_vec * request_vec * _PRODUCT_SCALE,
-                reply_vec * context_vec * _PRODUCT_SCALE,
-                context_vec,
-                relation,
-                flags,
-            ]
-        )
+        pairs = self._pairs(vecs, user_vecs, user_sentences, context, relation, flags)
         return Exchange(
             feats,
             sentences,

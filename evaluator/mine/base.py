@@ -19,7 +19,8 @@ class Annotator(Protocol):
     def annotate(self, posts: Sequence[Post]) -> list[Annotation]: ...
 
 
-#: Annotator factories `factory(codebook=...) -> Annotator`, by `--annotator` name.
+#: Annotator factories `factory(codebook=..., cache_dir=...) -> Annotator` (cache_dir None: no
+#: on-disk cache), by `--annotator` name.
 ANNOTATORS: Registry[Callable[..., Annotator]] = Registry("annotator", field="annotator")
 
 #: Decorator: `@register_annotator("name")` makes a factory available as `--annotator name`.

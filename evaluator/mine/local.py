@@ -26,15 +26,15 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from evaluator.codebook import (
     Mention,
     PhraseMatcher,
     codebook_version,
     find_mentions,
-    load_codebook,
 )
 from evaluator.embeddings import MODEL_NAME, Embedder
 from evaluator.errors import ConfigError
@@ -116,7 +116,9 @@ class _Sentence:
 class LocalAnnotator:
     """Annotates posts offline with four small models: for the shipped codebook the weights
     shipped with the package (`resources/local_weights.npz`); for an edited codebook, models
-    refit once at the first `annotate` and kept in `cache_dir/annotator/<codebook version>.npz`.
+    refit once at the first `annotate` and kept in `cache_dir/annotator/<codebook version>.npz`
+    (in memory only when `cache_dir` is None). The caller names both: the annotator reads no
+    config.
 
     `labelled` replaces the labelled posts and always fits (never loads weights); `embedder`
     replaces the encoder, for fitting and annotating (cross-validation passes both)."""
@@ -139,15 +141,14 @@ class LocalAnnotator:
 
     def __init__(
         self,
-        codebook: Codebook | None = None,
+        codebook: Codebook,
+        *,
+        cache_dir: Path | None,
         labelled: list[LabelledPost] | None = None,
         embedder: Embedder | None = None,
     ) -> None:
-        if codebook is None:
-            from evaluator.config import load_settings
-
-            codebook = load_codebook(load_settings().codebook)
         self.codebook = codebook
+        self._cache_dir = cache_dir
         cb = self.codebook
         self._products = [
             (label.name or label.id, PhraseMatcher(label.id, label.cues, label.exact_case))
@@ -215,12 +216,11 @@ class LocalAnnotator:
             return [], bool(crisis_mentions)
         return self._sentences(post, condition_mentions), bool(crisis_mentions)
 
-    def _sentences(self, post: Post, condition_mentions: list[Mention]) -> list[_Sentence]:
-        """The candidate sentences: linked to a chatbot, long enough to quote."""
-        text = post.text
-        default_product = self._default_product(post)
-        app_review = post.platform in _APP_REVIEW_PLATFORMS and default_product is not None
-        spans = sentence_spans(text, ANNOTATOR)
+    def _product_mentions(
+        self, text: str, default_product: str | None
+    ) -> tuple[list[tuple[str, Mention]], list[Mention]]:
+        """Every (product, mention) in the text, "the bot"/"this app" counting as the post's own
+        product when it has one; and the explicit mentions among them."""
         product_mentions: list[tuple[str, Mention]] = [
             (name, mention) for name, matcher in self._products for mention in matcher.find(text)
         ]
@@ -230,6 +230,15 @@ class LocalAnnotator:
                 product_mentions.append(
                     (default_product, Mention("implicit", match.start(), match.end(), ""))
                 )
+        return product_mentions, explicit
+
+    def _sentences(self, post: Post, condition_mentions: list[Mention]) -> list[_Sentence]:
+        """The candidate sentences: linked to a chatbot, long enough to quote."""
+        text = post.text
+        default_product = self._default_product(post)
+        app_review = post.platform in _APP_REVIEW_PLATFORMS and default_product is not None
+        spans = sentence_spans(text, ANNOTATOR)
+        product_mentions, explicit = self._product_mentions(text, default_product)
         # In a chatbot's own forum or app review, once the chatbot is mentioned the whole post
         # is about it; elsewhere the link must be within two sentences.
         whole_post = app_review or (default_product is not None and bool(explicit))
@@ -238,50 +247,26 @@ class LocalAnnotator:
         cue_mentions = self._mh_cues.find(text)
         post_mental = bool(condition_mentions) or bool(cue_mentions)
         platform = [float(post.platform in group) for group in _PLATFORM_GROUPS]
-
-        def inside(mention: Mention, span: tuple[int, int]) -> bool:
-            return span[0] <= mention.start < span[1]
-
-        named_at = [any(inside(m, span) for m in explicit) for span in spans]
-        products_at = [
-            [n for _, n in sorted((m.start, n) for n, m in product_mentions if inside(m, span))]
-            for span in spans
-        ]
-        last_product = default_product
         sentences = []
-        for position, span in enumerate(spans):
-            if products_at[position]:
-                last_product = products_at[position][0]
-            window = range(max(0, position - 2), min(len(spans), position + 3))
-            bot_here = bool(products_at[position])
-            bot_near = any(named_at[i] for i in window)
-            if not (bot_here or bot_near or whole_post):
-                continue
+        for link in _linked_sentences(
+            spans, product_mentions, explicit, default_product, whole_post
+        ):
+            span, position = link.span, link.position
             quote = _quote(text, span)
             if len(quote.split()) < _MIN_QUOTE_WORDS:
                 continue
-            product = next(
-                (
-                    products_at[i][0]
-                    for i in sorted(window, key=lambda i: abs(i - position))
-                    if products_at[i]
-                ),
-                last_product,
-            )
-            if product == "other" and default_product:
-                product = default_product
-            conditions = [m.label for m in condition_mentions if inside(m, span)]
-            cues = sum(1 for m in cue_mentions if inside(m, span))
+            conditions = [m.label for m in condition_mentions if _inside(m, span)]
+            cues = sum(1 for m in cue_mentions if _inside(m, span))
             words = len(quote.split())
             mental = bool(conditions) or cues > 0
             rules = [
                 float(mental),
-                float(mental and (bot_here or bot_near or whole_post)),
+                float(mental and (link.bot_here or link.bot_near or whole_post)),
                 float(bool(conditions)),
                 min(cues, 3) / 3,
-                float(bot_here),
-                float(named_at[position]),
-                float(bot_near),
+                float(link.bot_here),
+                float(link.named_here),
+                float(link.bot_near),
                 float(whole_post),
                 float(app_review),
                 float(post_mental),
@@ -296,7 +281,7 @@ class LocalAnnotator:
                     start=span[0],
                     end=span[1],
                     quote=quote,
-                    product=product,
+                    product=link.product,
                     conditions=list(dict.fromkeys(conditions))[:2],
                     primary=mental,
                     features=[_RULE_SCALE * f for f in rules]
@@ -357,7 +342,7 @@ class LocalAnnotator:
 
     def _plan(self, version: str) -> tuple[object, str]:
         """Where the models come from, decided before any fit so `info` is known up front:
-        (weights file to load or to refit into, or None to fit in memory; provenance)."""
+        (weights file to load or to refit into, or None to keep them in memory; provenance)."""
         from evaluator.embeddings import model_info
 
         if self._labelled is not None:
@@ -375,11 +360,9 @@ class LocalAnnotator:
                     self._check(WEIGHTS_FILE, models, _SHIPPED_FIX)
                     self._models = models
                     return WEIGHTS_FILE, "weights shipped"
-        from evaluator.config import load_settings
-
-        cache = load_settings().cache_dir / "annotator" / f"{version}.npz"
+        cache = self._cache_dir / "annotator" / f"{version}.npz" if self._cache_dir else None
         fix = "delete it to refit"
-        if cache.is_file():
+        if cache is not None and cache.is_file():
             meta, models = read_weights(cache, fix)
             if {**meta, "provenance": None} == {**self._meta(""), "provenance": None}:
                 self._check(cache, models, fix)
@@ -477,14 +460,15 @@ class LocalAnnotator:
 
     def _fit(self) -> dict:
         """The four models: loaded (see `_plan`), else fitted once and, for an edited codebook,
-        saved in the cache so the next run loads them."""
+        saved in the cache (when there is one) so the next run loads them."""
         if self._models is not None:
             return self._models
-        if self._weights_file is None:
+        if self._labelled is not None:
             models = self.fit_models(self._labelled, self._embed or training_embedder())
         else:
             models = self._refit()
-            save_weights(self._weights_file, models, self._meta(self._provenance))
+            if self._weights_file is not None:
+                save_weights(self._weights_file, models, self._meta(self._provenance))
         self._models = models
         return models
 
@@ -653,6 +637,59 @@ _CONDITION_WORDS = re.compile(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """A sentence linked to a chatbot, and how: named in it, named explicitly within two
+    sentences (`bot_near`), or neither in a post that is about it as a whole."""
+
+    position: int
+    span: tuple[int, int]
+    product: str | None
+    bot_here: bool
+    bot_near: bool
+    named_here: bool
+
+
+def _inside(mention: Mention, span: tuple[int, int]) -> bool:
+    return span[0] <= mention.start < span[1]
+
+
+def _linked_sentences(
+    spans: list[tuple[int, int]],
+    product_mentions: list[tuple[str, Mention]],
+    explicit: list[Mention],
+    default_product: str | None,
+    whole_post: bool,
+) -> Iterator[_Link]:
+    """The sentences linked to a chatbot, each with the product it is about: the nearest one
+    named within two sentences, else the last one named before it, else the post's own."""
+    named_at = [any(_inside(m, span) for m in explicit) for span in spans]
+    products_at = [
+        [n for _, n in sorted((m.start, n) for n, m in product_mentions if _inside(m, span))]
+        for span in spans
+    ]
+    last_product = default_product
+    for position, span in enumerate(spans):
+        if products_at[position]:
+            last_product = products_at[position][0]
+        window = range(max(0, position - 2), min(len(spans), position + 3))
+        bot_here = bool(products_at[position])
+        bot_near = any(named_at[i] for i in window)
+        if not (bot_here or bot_near or whole_post):
+            continue
+        product = next(
+            (
+                products_at[i][0]
+                for i in sorted(window, key=lambda i: abs(i - position))
+                if products_at[i]
+            ),
+            last_product,
+        )
+        if product == "other" and default_product:
+            product = default_product
+        yield _Link(position, span, product, bot_here, bot_near, named_at[position])
+
+
 def _mask_conditions(text: str) -> str:
     """VADER scores 'anxiety' as negative even in 'it helped my anxiety'; the framing, not the
     condition, carries the sentiment, so condition words are removed before scoring."""
@@ -669,5 +706,5 @@ def _quote(text: str, span: tuple[int, int]) -> str:
 
 
 @register_annotator("local")
-def _local_factory(codebook: Codebook | None = None) -> LocalAnnotator:
-    return LocalAnnotator(codebook)
+def _local_factory(*, codebook: Codebook, cache_dir: Path | None) -> LocalAnnotator:
+    return LocalAnnotator(codebook, cache_dir=cache_dir)

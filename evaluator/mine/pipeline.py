@@ -85,13 +85,14 @@ def resolve_annotator(
 ) -> Annotator:
     """`local` (or any registered name) → that annotator; `PROVIDER:MODEL` → the LLM annotator.
 
-    `cache_dir=None` disables the LLM answer cache.
+    `cache_dir=None` disables the on-disk caches (LLM answers, the local annotator's refit
+    weights).
     """
     import evaluator.mine.local  # noqa: F401  (registers "local")
 
     factory = ANNOTATORS.find(name)
     if factory is not None:
-        return factory(codebook=codebook)
+        return factory(codebook=codebook, cache_dir=cache_dir)
     if ":" not in name:
         raise ConfigError(
             f"unknown annotator {name!r}: use 'local' or PROVIDER:MODEL (e.g. openai:gpt-4.1-mini)",

@@ -184,8 +184,12 @@ def run_scenarios(
     k: int = 3,
     guidelines: str | Path | None = None,
     on_progress: Progress | None = None,
+    on_notice: Callable[[str], None] | None = None,
+    index_progress: bool = False,
 ) -> RunRecord:
     """Run scenarios against `target_spec`, score the transcripts, and return the RunRecord.
+
+    `on_notice` and `index_progress` are the corpus index's, as in `Retriever.open`.
 
     A target that fails a scenario (exception, timeout after retries) is recorded in that
     scenario's outcome; input problems (bad scenario, unknown target or criterion) raise
@@ -201,6 +205,8 @@ def run_scenarios(
         retrieval=retrieval,
         k=k,
         guidelines=guidelines,
+        on_notice=on_notice,
+        index_progress=index_progress,
     ) as session:
         return _run_in_session(
             session,

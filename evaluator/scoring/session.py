@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,9 +20,21 @@ from evaluator.types import (
 class ScoringSession:
     """What scoring needs, opened once: rubrics, codebook, judge and (optionally) the corpus
     index, which is opened on first use so that bad input fails before a first-use build.
-    `open_session` closes it; `score_files` and `run_scenarios` both use it."""
+    `open_session` closes it; `score_files` and `run_scenarios` both use it. `on_notice` and
+    `index_progress` are the index's (`Retriever.open`): a first-use build announces itself."""
 
-    def __init__(self, settings, *, judge, samples, retrieval, k, guidelines) -> None:
+    def __init__(
+        self,
+        settings,
+        *,
+        judge,
+        samples,
+        retrieval,
+        k,
+        guidelines,
+        on_notice: Callable[[str], None] | None = None,
+        index_progress: bool = False,
+    ) -> None:
         from evaluator.codebook import codebook_version, load_codebook
         from evaluator.guidelines import load_rubrics
         from evaluator.judges import get_judge
@@ -36,6 +48,8 @@ class ScoringSession:
         self.timings: dict[str, float] = {}
         self._retrieval = retrieval and k > 0
         self._retriever: VoiceRetriever | None = None
+        self._on_notice = on_notice
+        self._index_progress = index_progress
 
     @property
     def retriever(self) -> VoiceRetriever | None:
@@ -44,7 +58,12 @@ class ScoringSession:
 
             tick = time.perf_counter()
             try:
-                self._retriever = Retriever.open(self.settings, auto_build=True)
+                self._retriever = Retriever.open(
+                    self.settings,
+                    auto_build=True,
+                    progress=self._index_progress,
+                    on_notice=self._on_notice,
+                )
             except CorpusIndexError as exc:
                 raise exc.with_hint("or score without user voices: --no-retrieval") from None
             self.timings["index_open"] = round(time.perf_counter() - tick, 3)
@@ -86,10 +105,19 @@ def open_session(
     retrieval: bool = True,
     k: int = 3,
     guidelines: str | Path | None = None,
+    on_notice: Callable[[str], None] | None = None,
+    index_progress: bool = False,
 ) -> Iterator[ScoringSession]:
     """A `ScoringSession` from `settings`, closed (with its index) on exit."""
     session = ScoringSession(
-        settings, judge=judge, samples=samples, retrieval=retrieval, k=k, guidelines=guidelines
+        settings,
+        judge=judge,
+        samples=samples,
+        retrieval=retrieval,
+        k=k,
+        guidelines=guidelines,
+        on_notice=on_notice,
+        index_progress=index_progress,
     )
     try:
         yield session
@@ -110,8 +138,12 @@ def score_files(
     skip_invalid: bool = False,
     max_turn_chars: int = DEFAULT_MAX_TURN_CHARS,
     progress: Progress | None = None,
+    on_notice: Callable[[str], None] | None = None,
+    index_progress: bool = False,
 ) -> ScoreRun:
-    """`mheval score`: read transcripts, open a scoring session from `settings`, and score."""
+    """`mheval score`: read transcripts, open a scoring session from `settings`, and score.
+
+    `on_notice` and `index_progress` are the corpus index's, as in `Retriever.open`."""
     from evaluator.transcripts import read_transcripts
 
     tick = time.perf_counter()
@@ -121,7 +153,14 @@ def score_files(
     )
     read_seconds = round(time.perf_counter() - tick, 3)
     with open_session(
-        settings, judge=judge, samples=samples, retrieval=retrieval, k=k, guidelines=guidelines
+        settings,
+        judge=judge,
+        samples=samples,
+        retrieval=retrieval,
+        k=k,
+        guidelines=guidelines,
+        on_notice=on_notice,
+        index_progress=index_progress,
     ) as session:
         return session.score(
             transcripts,
