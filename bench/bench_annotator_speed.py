@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from evaluator.codebook import load_codebook  # noqa: E402
 from evaluator.config import load_settings  # noqa: E402
 from evaluator.embeddings import load_model  # noqa: E402
-from evaluator.mine.local import LocalAnnotator, _context  # noqa: E402
+from evaluator.mine.local import LocalAnnotator  # noqa: E402
 from evaluator.mine.pipeline import select_posts  # noqa: E402
 
 CORPUS = ROOT / "corpus_index" / "corpus.jsonl.gz"
@@ -42,8 +42,8 @@ CORPUS = ROOT / "corpus_index" / "corpus.jsonl.gz"
 
 def encoder_texts(annotator: LocalAnnotator, posts, annotations) -> list[str]:
     """The distinct texts an annotate call embeds: candidate sentences and relevant contexts."""
-    texts = [s.quote for post in posts for s in annotator._read(post)[0]]
-    texts += [_context(p) for p, a in zip(posts, annotations, strict=True) if a.relevant]
+    texts = [s.quote for post in posts for s in annotator.read(post)[0]]
+    texts += [annotator.context(p) for p, a in zip(posts, annotations, strict=True) if a.relevant]
     return list(dict.fromkeys(texts))
 
 

@@ -22,10 +22,12 @@ from evaluator.mine.local import LocalAnnotator  # noqa: E402
 from evaluator.mine.local_model import (  # noqa: E402
     LABELLED_DIR,
     WEIGHTS_FILE,
+    fit_models,
     load_labelled,
     save_weights,
     training_digest,
     training_embedder,
+    training_texts,
 )
 
 
@@ -36,10 +38,10 @@ def main() -> None:
         load_codebook(load_settings().codebook), cache_dir=None, labelled=labelled
     )
     embed = training_embedder()
-    missing = len(set(embed.missing(annotator.training_texts())))
+    missing = len(set(embed.missing(training_texts(annotator, labelled))))
     if missing:
         print(f"{missing} training texts are not in the embedding cache; embedding them now")
-    models = annotator.fit_models(labelled, embed)
+    models = fit_models(annotator, labelled, embed)
     meta = annotator._meta(f"fitted by bench/fit_annotator.py on {len(labelled)} labelled posts")
     meta["training_digest"] = training_digest(LABELLED_DIR)
     save_weights(WEIGHTS_FILE, models, meta)

@@ -20,8 +20,10 @@ from evaluator.config import load_settings  # noqa: E402
 from evaluator.mine.local import LocalAnnotator  # noqa: E402
 from evaluator.mine.local_model import (  # noqa: E402
     EMBEDDING_CACHE,
+    load_labelled,
     save_training_cache,
     training_embedder,
+    training_texts,
 )
 
 
@@ -29,7 +31,7 @@ def main() -> None:
     started = time.perf_counter()
     settings = load_settings()
     annotator = LocalAnnotator(load_codebook(settings.codebook), cache_dir=settings.cache_dir)
-    texts = annotator.training_texts()
+    texts = training_texts(annotator, load_labelled())
     count = save_training_cache(EMBEDDING_CACHE, texts, training_embedder())
     size = EMBEDDING_CACHE.stat().st_size / 1e6
     elapsed = time.perf_counter() - started

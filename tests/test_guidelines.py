@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_findings import (
+from support.findings import (
     REFERENCE,
+    SMALL,
     SYNTHETIC_PROFILES,
     synthetic_annotations,
     write_annotations,
@@ -354,8 +355,6 @@ def test_shipped_guidelines_load_and_cover_the_required_conditions():
 
 def test_always_criteria_ids_do_not_depend_on_the_data(rubrics, tmp_path):
     """Scenarios name criteria by id; the curated ones must exist whatever the corpus says."""
-    from test_findings import SMALL
-
     from evaluator.findings import compute_findings
 
     other = build_rubrics(compute_findings(SMALL, min_support=3))

@@ -190,7 +190,7 @@ def test_without_a_cache_dir_a_refit_stays_in_memory(codebook, monkeypatch, tmp_
     monkeypatch.setenv("MHEVAL_CACHE", str(tmp_path))  # what config would name: never used
     edited = codebook.model_copy(deep=True)
     edited.perspectives = [p for p in edited.perspectives if p.id != "emotional_support"]
-    monkeypatch.setattr(LocalAnnotator, "_refit", lambda self: {"refit": True})
+    monkeypatch.setattr(local, "refit_models", lambda *a: {"refit": True})
     monkeypatch.setattr(local, "save_weights", lambda *a: pytest.fail("saved without a cache"))
     annotator = LocalAnnotator(edited, cache_dir=None)
     assert annotator.info.model.endswith(f", refit for codebook {codebook_version(edited)}")

@@ -22,6 +22,7 @@ from evaluator.mine.local_model import (
     save_weights,
     training_digest,
     training_embedder,
+    training_texts,
 )
 
 
@@ -97,7 +98,8 @@ def test_embedding_cache_covers_every_training_text():
     """A stale cache would make every `mheval mine` start embed thousands of sentences."""
     from evaluator.mine.local import LocalAnnotator
 
-    missing = training_embedder().missing(_shipped_annotator(LocalAnnotator).training_texts())
+    texts = training_texts(_shipped_annotator(LocalAnnotator), load_labelled())
+    missing = training_embedder().missing(texts)
     assert not missing, f"{len(missing)} texts missing: run python bench/refresh_annotator_cache.py"
 
 
@@ -162,22 +164,22 @@ def test_weights_predict_as_sklearn_does_on_real_posts():
     the annotator builds for real posts (every candidate sentence, and its post)."""
     import numpy as np
 
-    from evaluator.mine.local import LocalAnnotator, _context
+    from evaluator.mine.local import LocalAnnotator
 
     annotator = _shipped_annotator(LocalAnnotator)
     models = annotator._fit()
     items = load_labelled()[::10]
-    sentences = [(item.post, s) for item in items for s in annotator._read(item.post)[0]]
+    sentences = [(item.post, s) for item in items for s in annotator.read(item.post)[0]]
     assert len(sentences) > 200
     embed = training_embedder()
     quotes = embed.encode([s.quote for _, s in sentences])
     rows = np.hstack([quotes, np.array([s.features for _, s in sentences], "float32")])
     impact = models["impact"]
     assert np.array_equal(impact.predict_proba(rows), _sklearn(impact).predict_proba(rows))
-    contexts = embed.encode([_context(post) for post, _ in sentences])
+    contexts = embed.encode([annotator.context(post) for post, _ in sentences])
     texts = [s.quote for _, s in sentences]
     for kind in ("perspectives", "values", "sentiments"):
-        features = annotator._label_features(kind, texts, quotes, contexts)
+        features = annotator.label_features(kind, texts, quotes, contexts)
         linear = models[kind].linear
         ours, theirs = linear.predict_proba(features), _sklearn(linear).predict_proba(features)
         assert np.array_equal(ours, theirs), kind

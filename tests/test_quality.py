@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_check import _run, _verdict
+from support.runs import run_record, verdict
 
 from evaluator.check import check_run
 from evaluator.judges.llm import build_messages
@@ -197,9 +197,9 @@ def test_no_reply_grades_nothing():
 
 def test_quality_moves_the_score_but_never_fails_a_transcript():
     verdicts = [
-        _verdict("crisis", "pass", severity="critical"),
-        _verdict("quality.reflection", "fail", severity="quality"),
-        _verdict("quality.empathy", "partial", severity="quality"),
+        verdict("crisis", "pass", severity="critical"),
+        verdict("quality.reflection", "fail", severity="quality"),
+        verdict("quality.empathy", "partial", severity="quality"),
     ]
     verdicts[2] = verdicts[2].model_copy(update={"score": 0.6})
     score, outcome = aggregate(verdicts)
@@ -211,12 +211,12 @@ def test_quality_moves_the_score_but_never_fails_a_transcript():
 
 def _quality_run(value: float):
     verdicts = [
-        _verdict("crisis", "pass", severity="critical"),
-        _verdict("quality.reflection", "partial", severity="quality").model_copy(
+        verdict("crisis", "pass", severity="critical"),
+        verdict("quality.reflection", "partial", severity="quality").model_copy(
             update={"score": value}
         ),
     ]
-    run = _run({"s1": ("adhd", verdicts)})
+    run = run_record({"s1": ("adhd", verdicts)})
     for result in run.score.transcripts:
         result.quality, result.quality_score = quality_of(result.criteria)
     return run

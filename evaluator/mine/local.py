@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,16 +39,17 @@ from evaluator.embeddings import MODEL_NAME, Embedder
 from evaluator.errors import ConfigError
 from evaluator.mine.base import derive_post_labels, register_annotator
 from evaluator.mine.local_model import (
-    EMBEDDING_CACHE,
-    LABELLED_ENV,
+    IMPACT_C,
+    LABEL_C,
+    MAX_ITER,
+    SHIPPED_FIX,
     WEIGHTS_FILE,
     LabelledPost,
     LabelModel,
-    LinearModel,
+    fit_models,
     labelled_dir,
-    load_labelled,
-    load_written,
     read_weights,
+    refit_models,
     save_weights,
     training_embedder,
 )
@@ -73,30 +73,24 @@ _IMPLICIT_BOT = re.compile(r"\b(?:(?:this|the)\s+app|app|it|it's|it’s)\b", re.
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|i'd|me|my|mine|myself|we|us|our)\b", re.I)
 _URL = re.compile(r"https?://\S+|www\.\S+|\b\S+\.(?:com|net|org|io|ly)/\S*", re.I)
 _HASHTAG = re.compile(r"#\w+")
-# Regularisation of the impact scorer and the label models (chosen by cross-validation on the
-# labelled posts, see bench/bench_local_annotator.py --cv).
-_IMPACT_C = 1.0
 # Rule features are scaled up so that regularisation, which treats every input alike, does not
 # drown them among the 384 embedding dimensions.
 _RULE_SCALE = 3.0
-_LABEL_C = 4.0
 # How much the post's embedding counts next to the quote's, per label family, and how much of
 # the post that is.
 _CONTEXT_WEIGHT = {"sentiments": 1.0, "perspectives": 1.0, "values": 0.5}
 _CONTEXT_CHARS = 1000
 # Rule features of a candidate sentence (see `_sentences`), before the cue counts.
 _RULE_COUNT = 14 + len(_PLATFORM_GROUPS)
-_MAX_ITER = 3000
 # Everything a weights file's models depend on besides the codebook and the embedding model.
 _PARAMS = {
-    "impact_c": _IMPACT_C,
-    "label_c": _LABEL_C,
+    "impact_c": IMPACT_C,
+    "label_c": LABEL_C,
     "rule_scale": _RULE_SCALE,
     "context_weight": _CONTEXT_WEIGHT,
     "context_chars": _CONTEXT_CHARS,
-    "max_iter": _MAX_ITER,
+    "max_iter": MAX_ITER,
 }
-_SHIPPED_FIX = "refit them with `python bench/fit_annotator.py`"
 
 
 @dataclass
@@ -121,7 +115,9 @@ class LocalAnnotator:
     config.
 
     `labelled` replaces the labelled posts and always fits (never loads weights); `embedder`
-    replaces the encoder, for fitting and annotating (cross-validation passes both)."""
+    replaces the encoder, for fitting and annotating (cross-validation passes both). `read`,
+    `context`, `label_features` and `widths` are how it turns posts into features: the fitting
+    code of `local_model` reads the training posts through them."""
 
     #: Posts per `annotate` call the pipeline should send: sentences are embedded per call.
     batch_size = 256
@@ -206,10 +202,14 @@ class LocalAnnotator:
         stripped = _URL.sub("", _HASHTAG.sub("", text)).strip()
         return len(stripped.split()) < _MIN_QUOTE_WORDS
 
+    def context(self, post: Post) -> str:
+        """What the label models read of the post around a quote (MiniLM reads 256 tokens)."""
+        return post.text[:_CONTEXT_CHARS]
+
     def _cue_counts(self, kind: str, text: str) -> list[float]:
         return [min(len(matcher.find(text)), 2) / 2 for _, matcher in self._label_cues[kind]]
 
-    def _read(self, post: Post) -> tuple[list[_Sentence], bool]:
+    def read(self, post: Post) -> tuple[list[_Sentence], bool]:
         """The post's candidate sentences, and whether it mentions suicide or self-harm."""
         condition_mentions, crisis_mentions = find_mentions(post.text, self.codebook)
         if self._is_promotion(post):
@@ -300,7 +300,7 @@ class LocalAnnotator:
             self._fresh = Embedder()
         return self._fresh
 
-    def _widths(self) -> dict[str, int]:
+    def widths(self) -> dict[str, int]:
         """How many features each model reads under this codebook."""
         from evaluator.embeddings import model_info
 
@@ -313,7 +313,7 @@ class LocalAnnotator:
 
     def _check(self, path, models: dict, fix: str) -> None:
         """A weights file of this codebook whose models do not fit its features is corrupt."""
-        widths = self._widths()
+        widths = self.widths()
         for name, model in models.items():
             if model is None:
                 continue
@@ -348,16 +348,16 @@ class LocalAnnotator:
         if self._labelled is not None:
             return None, f"fitted on {len(self._labelled)} given posts"
         if WEIGHTS_FILE.is_file():
-            meta, models = read_weights(WEIGHTS_FILE, _SHIPPED_FIX)
+            meta, models = read_weights(WEIGHTS_FILE, SHIPPED_FIX)
             if meta.get("codebook_version") == version:
                 if meta.get("params") != _PARAMS:
                     raise ConfigError(
                         f"annotator weights were fitted with other hyper-parameters than this "
-                        f"version's; {_SHIPPED_FIX}",
+                        f"version's; {SHIPPED_FIX}",
                         file=WEIGHTS_FILE,
                     )
                 if meta.get("embedding_model") == model_info().hash:
-                    self._check(WEIGHTS_FILE, models, _SHIPPED_FIX)
+                    self._check(WEIGHTS_FILE, models, SHIPPED_FIX)
                     self._models = models
                     return WEIGHTS_FILE, "weights shipped"
         cache = self._cache_dir / "annotator" / f"{version}.npz" if self._cache_dir else None
@@ -372,7 +372,7 @@ class LocalAnnotator:
             return cache, f"refit for codebook {version}"
         return cache, f"refit for codebook {version} without labelled posts, impact scorer shipped"
 
-    def _label_features(self, kind: str, texts: list[str], embeddings, contexts):
+    def label_features(self, kind: str, texts: list[str], embeddings, contexts):
         """Embedding of the quote and of its post (how the whole post reads changes what a
         sentence means: "it's not a therapist" in a rave or in a complaint), plus the codebook
         cue counts of the family (and VADER for sentiment)."""
@@ -391,114 +391,19 @@ class LocalAnnotator:
             ]
         )
 
-    def _impact_examples(self, labelled: list[LabelledPost]):
-        """Every candidate sentence of the labelled posts, positive when it overlaps a gold
-        quote: (rule features, quotes, targets)."""
-        rows, quotes, targets = [], [], []
-        for item in labelled:
-            spans = _gold_spans(item)
-            for sentence in self._read(item.post)[0]:
-                rows.append(sentence.features)
-                quotes.append(sentence.quote)
-                targets.append(any(s < sentence.end and sentence.start < e for s, e in spans))
-        return rows, quotes, targets
-
-    def _label_examples(self, kind: str, labelled: list[LabelledPost], written: dict):
-        """(text, label, context) triples for one family: codebook examples and written
-        sentences (their own context) and gold quotes (the start of their post); and the label
-        priors, measured on the gold impacts."""
-        singular = kind.rstrip("s")
-        known = set(self.codebook.ids(kind))
-        examples: list[tuple[str, str, str]] = []
-        for label in getattr(self.codebook, kind):
-            examples += [(text, label.id, text) for text in label.examples]
-        for section in (singular, "corpus_" + singular):
-            for label, texts in (written.get(section) or {}).items():
-                if label in known:
-                    examples += [(text, label, text) for text in texts]
-        gold = [
-            (impact.supporting_quote, getattr(impact, singular), _context(item.post))
-            for item in labelled
-            for impact in item.gold.impacts
-            if getattr(impact, singular) in known
-        ]
-        counts = Counter(label for _, label, _ in gold)
-        priors = {label: (counts[label] + 1) / (len(gold) + len(known)) for label in known}
-        return examples + gold, priors
-
-    def training_texts(self) -> list[str]:
-        """Every text the fit embeds: what the training cache (`EMBEDDING_CACHE`) should hold."""
-        labelled = self._labelled if self._labelled is not None else load_labelled()
-        texts = self._impact_examples(labelled)[1]
-        written = load_written()
-        for kind in ("perspectives", "values", "sentiments"):
-            for text, _, context in self._label_examples(kind, labelled, written)[0]:
-                texts += [text, context]
-        return texts
-
-    def fit_models(
-        self, labelled: list[LabelledPost], embed: Embedder, scorer: LinearModel | None = None
-    ) -> dict:
-        """Fit the impact scorer (unless `scorer` is given) and the three label models."""
-        import numpy as np
-
-        if scorer is None:
-            rows, quotes, targets = self._impact_examples(labelled)
-            if len(set(targets)) == 2:
-                features = np.hstack([embed.encode(quotes), np.array(rows, dtype="float32")])
-                scorer = LinearModel.fit(features, targets, _IMPACT_C)
-        models: dict = {"impact": scorer}
-        written = load_written()
-        for kind in ("perspectives", "values", "sentiments"):
-            examples, priors = self._label_examples(kind, labelled, written)
-            texts = [text for text, _, _ in examples]
-            contexts = embed.encode([context for _, _, context in examples])
-            features = self._label_features(kind, texts, embed.encode(texts), contexts)
-            targets = [label for _, label, _ in examples]
-            models[kind] = LabelModel.fit(features, targets, priors, _LABEL_C)
-        return models
-
     def _fit(self) -> dict:
         """The four models: loaded (see `_plan`), else fitted once and, for an edited codebook,
         saved in the cache (when there is one) so the next run loads them."""
         if self._models is not None:
             return self._models
         if self._labelled is not None:
-            models = self.fit_models(self._labelled, self._embed or training_embedder())
+            models = fit_models(self, self._labelled, self._embed or training_embedder())
         else:
-            models = self._refit()
+            models = refit_models(self, labelled_dir(), self._embed)
             if self._weights_file is not None:
                 save_weights(self._weights_file, models, self._meta(self._provenance))
         self._models = models
         return models
-
-    def _refit(self) -> dict:
-        """Models for an edited codebook: fitted on the labelled posts when there are any, else
-        label models on the codebook examples and written sentences next to the shipped scorer."""
-        directory = labelled_dir()
-        if directory is not None:
-            cache = directory / EMBEDDING_CACHE.name
-            return self.fit_models(
-                load_labelled(directory), self._embed or training_embedder(cache)
-            )
-        from evaluator.embeddings import model_info
-
-        scorer = None
-        if WEIGHTS_FILE.is_file():
-            meta, shipped = read_weights(WEIGHTS_FILE, _SHIPPED_FIX)
-            if meta.get("embedding_model") == model_info().hash:
-                scorer = shipped["impact"]
-        width = self._widths()["impact"]
-        if scorer is None or scorer.width != width:
-            raise ConfigError(
-                f"this codebook gives the impact scorer {width} features, the shipped one reads "
-                f"{scorer.width if scorer else 'none'}: it must be refit on labelled posts. Set "
-                f"{LABELLED_ENV} to a folder of posts_*.jsonl with their gold_*.jsonl (as "
-                "bench/data/mine_labelled of the mheval repository), or keep the codebook's "
-                "products, relevance cues and perspective and sentiment cues as shipped",
-                field=LABELLED_ENV,
-            )
-        return self.fit_models([], self._embed or training_embedder(), scorer=scorer)
 
     # ----- public -------------------------------------------------------------------------
     def annotate(self, posts: Sequence[Post]) -> list[Annotation]:
@@ -506,7 +411,7 @@ class LocalAnnotator:
         import numpy as np
 
         models = self._fit()
-        readings = [self._read(post) for post in posts]
+        readings = [self.read(post) for post in posts]
         per_post = [sentences for sentences, _ in readings]
         flat = [sentence for sentences in per_post for sentence in sentences]
         embeddings = self._embedder().encode([s.quote for s in flat])
@@ -529,7 +434,7 @@ class LocalAnnotator:
             keep = [rows[0]] + [r for r in rows[1:] if impact_p[r] >= self.impact_threshold]
             chosen_rows.append(sorted(keep[:_MAX_IMPACTS], key=lambda r: flat[r].start))
         relevant = [n for n, rows in enumerate(chosen_rows) if rows]
-        post_vectors = self._embedder().encode([_context(posts[n]) for n in relevant])
+        post_vectors = self._embedder().encode([self.context(posts[n]) for n in relevant])
         post_of_row = [i for i, n in enumerate(relevant) for _ in chosen_rows[n]]
         all_rows = [r for rows in chosen_rows for r in rows]
         labelled_rows = self._label(
@@ -575,7 +480,7 @@ class LocalAnnotator:
         predicted = {}
         for kind in ("perspectives", "values", "sentiments"):
             model = models[kind]
-            features = self._label_features(kind, quotes, quote_vectors, post_vectors)
+            features = self.label_features(kind, quotes, quote_vectors, post_vectors)
             predicted[kind] = (model.labels, model.proba(features, self.prior_power[kind]))
         s_labels, s_proba = predicted["sentiments"]
         p_labels, p_proba = predicted["perspectives"]
@@ -599,21 +504,6 @@ def _vader():
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     return SentimentIntensityAnalyzer()
-
-
-def _context(post: Post) -> str:
-    """What the label models read of the post around a quote (MiniLM reads 256 tokens)."""
-    return post.text[:_CONTEXT_CHARS]
-
-
-def _gold_spans(item: LabelledPost) -> list[tuple[int, int]]:
-    text = item.post.text
-    spans = []
-    for impact in item.gold.impacts:
-        start = text.find(impact.supporting_quote)
-        if start >= 0:
-            spans.append((start, start + len(impact.supporting_quote)))
-    return spans
 
 
 def _impact_sentiments(scores: list[float], band: float, margin: float) -> list[str]:

@@ -1,4 +1,5 @@
-"""What the local annotator learns from, the small models it fits, and their weights on disk.
+"""What the local annotator learns from, how it fits its small models, and their weights on
+disk.
 
 Training data: the codebook's examples of each label, the hand-written sentences of
 `resources/local_training.yaml`, and hand-labelled corpus posts (`bench/data/mine_labelled/` of
@@ -6,23 +7,38 @@ a checkout, posts and gold annotations side by side, with MiniLM embeddings of e
 text cached in its `embeddings.npz`, an `evaluator.embeddings.NpzCache`). Neither the posts nor
 the cache ship in the package: it ships the fitted weights (`resources/local_weights.npz`,
 `python bench/fit_annotator.py`).
+
+Fitting reads posts through the annotator (a `Reader`: its candidate sentences, their rule
+features, the label features), so the models learn from exactly what `annotate` feeds them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import yaml
 from pydantic import ValidationError
 
 from evaluator.errors import ConfigError
 from evaluator.io import iter_jsonl, validation_error_to_message
-from evaluator.types import Annotation, Post
+from evaluator.types import Annotation, Codebook, Post
+
+if TYPE_CHECKING:
+    from evaluator.embeddings import Embedder
 
 __all__ = [
+    "IMPACT_C",
+    "LABEL_C",
+    "MAX_ITER",
+    "Reader",
+    "fit_models",
+    "refit_models",
+    "training_texts",
     "LabelledPost",
     "post_from_row",
     "load_labelled",
@@ -39,6 +55,7 @@ __all__ = [
     "labelled_dir",
     "training_digest",
     "EMBEDDING_CACHE",
+    "SHIPPED_FIX",
 ]
 
 RESOURCES = Path(__file__).parent / "resources"
@@ -48,9 +65,15 @@ LABELLED_DIR = Path(__file__).resolve().parents[2] / "bench" / "data" / "mine_la
 EMBEDDING_CACHE = LABELLED_DIR / "embeddings.npz"
 #: The fitted models of the shipped codebook (`python bench/fit_annotator.py` writes them).
 WEIGHTS_FILE = RESOURCES / "local_weights.npz"
+#: What to do about shipped weights this version cannot use.
+SHIPPED_FIX = "refit them with `python bench/fit_annotator.py`"
 #: Bumped when the layout of a weights file changes; a file of another format is refused.
 WEIGHTS_FORMAT = 1
-_MAX_ITER = 3000
+# Regularisation of the impact scorer and the label models (chosen by cross-validation on the
+# labelled posts, see bench/bench_local_annotator.py --cv).
+IMPACT_C = 1.0
+LABEL_C = 4.0
+MAX_ITER = 3000
 #: Names a folder of labelled posts for refitting when the checkout's are not there (a wheel).
 LABELLED_ENV = "MHEVAL_ANNOTATOR_LABELLED"
 
@@ -180,7 +203,7 @@ class LinearModel:
     def fit(cls, features, targets: list, c: float, class_weight=None) -> LinearModel:
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(C=c, max_iter=_MAX_ITER, class_weight=class_weight)
+        model = LogisticRegression(C=c, max_iter=MAX_ITER, class_weight=class_weight)
         model.fit(features, targets)
         return cls(model.coef_, model.intercept_, model.classes_.tolist())
 
@@ -230,6 +253,137 @@ class LabelModel:
         """Class probabilities with the priors raised to `prior_power` (0 keeps them balanced)."""
         scores = self.linear.predict_proba(features) * self._prior**prior_power
         return scores / scores.sum(axis=1, keepdims=True)
+
+
+# ----- fitting --------------------------------------------------------------------------------
+class Reader(Protocol):
+    """What a fit needs of the annotator (`LocalAnnotator` is one): its codebook and how it
+    reads a post into features."""
+
+    codebook: Codebook
+
+    def read(self, post: Post) -> tuple[list, bool]:
+        """The post's candidate sentences (`start`, `end`, `quote`, rule `features`), and more."""
+
+    def context(self, post: Post) -> str:
+        """What the label models read of the post around a quote."""
+
+    def label_features(self, kind: str, texts: list[str], embeddings, contexts):
+        """The features of one label family's model."""
+
+    def widths(self) -> dict[str, int]:
+        """How many features each model reads."""
+
+
+def training_texts(reader: Reader, labelled: list[LabelledPost]) -> list[str]:
+    """Every text a fit embeds: what the training cache (`EMBEDDING_CACHE`) should hold."""
+    texts = _impact_examples(reader, labelled)[1]
+    written = load_written()
+    for kind in ("perspectives", "values", "sentiments"):
+        for text, _, context in _label_examples(reader, kind, labelled, written)[0]:
+            texts += [text, context]
+    return texts
+
+
+def fit_models(
+    reader: Reader,
+    labelled: list[LabelledPost],
+    embed: Embedder,
+    scorer: LinearModel | None = None,
+) -> dict:
+    """Fit the impact scorer (unless `scorer` is given) and the three label models."""
+    import numpy as np
+
+    if scorer is None:
+        rows, quotes, targets = _impact_examples(reader, labelled)
+        if len(set(targets)) == 2:
+            features = np.hstack([embed.encode(quotes), np.array(rows, dtype="float32")])
+            scorer = LinearModel.fit(features, targets, IMPACT_C)
+    models: dict = {"impact": scorer}
+    written = load_written()
+    for kind in ("perspectives", "values", "sentiments"):
+        examples, priors = _label_examples(reader, kind, labelled, written)
+        texts = [text for text, _, _ in examples]
+        contexts = embed.encode([context for _, _, context in examples])
+        features = reader.label_features(kind, texts, embed.encode(texts), contexts)
+        targets = [label for _, label, _ in examples]
+        models[kind] = LabelModel.fit(features, targets, priors, LABEL_C)
+    return models
+
+
+def refit_models(reader: Reader, directory: Path | None, embed: Embedder | None) -> dict:
+    """Models for an edited codebook: fitted on the labelled posts of `directory` when there is
+    one, else label models on the codebook examples and written sentences next to the shipped
+    scorer. `embed` replaces the training embedder."""
+    if directory is not None:
+        cache = directory / EMBEDDING_CACHE.name
+        return fit_models(reader, load_labelled(directory), embed or training_embedder(cache))
+    from evaluator.embeddings import model_info
+
+    scorer = None
+    if WEIGHTS_FILE.is_file():
+        meta, shipped = read_weights(WEIGHTS_FILE, SHIPPED_FIX)
+        if meta.get("embedding_model") == model_info().hash:
+            scorer = shipped["impact"]
+    width = reader.widths()["impact"]
+    if scorer is None or scorer.width != width:
+        raise ConfigError(
+            f"this codebook gives the impact scorer {width} features, the shipped one reads "
+            f"{scorer.width if scorer else 'none'}: it must be refit on labelled posts. Set "
+            f"{LABELLED_ENV} to a folder of posts_*.jsonl with their gold_*.jsonl (as "
+            "bench/data/mine_labelled of the mheval repository), or keep the codebook's "
+            "products, relevance cues and perspective and sentiment cues as shipped",
+            field=LABELLED_ENV,
+        )
+    return fit_models(reader, [], embed or training_embedder(), scorer=scorer)
+
+
+def _impact_examples(reader: Reader, labelled: list[LabelledPost]):
+    """Every candidate sentence of the labelled posts, positive when it overlaps a gold
+    quote: (rule features, quotes, targets)."""
+    rows, quotes, targets = [], [], []
+    for item in labelled:
+        spans = _gold_spans(item)
+        for sentence in reader.read(item.post)[0]:
+            rows.append(sentence.features)
+            quotes.append(sentence.quote)
+            targets.append(any(s < sentence.end and sentence.start < e for s, e in spans))
+    return rows, quotes, targets
+
+
+def _label_examples(reader: Reader, kind: str, labelled: list[LabelledPost], written: dict):
+    """(text, label, context) triples for one family: codebook examples and written
+    sentences (their own context) and gold quotes (the start of their post); and the label
+    priors, measured on the gold impacts."""
+    codebook = reader.codebook
+    singular = kind.rstrip("s")
+    known = set(codebook.ids(kind))
+    examples: list[tuple[str, str, str]] = []
+    for label in getattr(codebook, kind):
+        examples += [(text, label.id, text) for text in label.examples]
+    for section in (singular, "corpus_" + singular):
+        for label, texts in (written.get(section) or {}).items():
+            if label in known:
+                examples += [(text, label, text) for text in texts]
+    gold = [
+        (impact.supporting_quote, getattr(impact, singular), reader.context(item.post))
+        for item in labelled
+        for impact in item.gold.impacts
+        if getattr(impact, singular) in known
+    ]
+    counts = Counter(label for _, label, _ in gold)
+    priors = {label: (counts[label] + 1) / (len(gold) + len(known)) for label in known}
+    return examples + gold, priors
+
+
+def _gold_spans(item: LabelledPost) -> list[tuple[int, int]]:
+    text = item.post.text
+    spans = []
+    for impact in item.gold.impacts:
+        start = text.find(impact.supporting_quote)
+        if start >= 0:
+            spans.append((start, start + len(impact.supporting_quote)))
+    return spans
 
 
 # ----- fitted weights on disk -----------------------------------------------------------------
