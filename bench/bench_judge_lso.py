@@ -24,7 +24,8 @@ Reported: pooled balanced accuracy, recall, precision, specificity with 95% boot
 resampling situations; per-situation recall (worst, how many below 0.70); therapist-style
 (reflection, open question) and companion-bot replies; bank and scorer_dev folds apart.
 
-    python bench/bench_judge_lso.py [--out out.json] [--limit-folds N] [--with-everyday]
+    python bench/bench_judge_lso.py [--out out.json] [--limit-folds N]
+        [--with-everyday | --with-conversations [--recall-floor]]
 """
 
 from __future__ import annotations
@@ -41,7 +42,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fit_judge import C_BY_DESIGN, featurise, fit_decision, fit_model, load_rows, predict  # noqa: E402
+from fit_judge import (  # noqa: E402
+    C_BY_DESIGN,
+    RECALL_FLOOR,
+    featurise,
+    fit_decision,
+    fit_model,
+    load_rows,
+    predict,
+)
 
 from evaluator.config import Settings, setup_offline_env  # noqa: E402
 
@@ -136,7 +145,9 @@ def transcripts_of(rows):
     ]
 
 
-def judge_v2_through_score(rows, data, folds) -> tuple[np.ndarray, list[float]]:
+def judge_v2_through_score(
+    rows, data, folds, recall_floor: float | None = None
+) -> tuple[np.ndarray, list[float]]:
     """Fit per fold, write the model, score the held-out situation with `mheval score`'s path."""
     from evaluator.io import write_json
     from evaluator.judges.local import LocalJudge
@@ -151,7 +162,7 @@ def judge_v2_through_score(rows, data, folds) -> tuple[np.ndarray, list[float]]:
     ):
         for index, group in enumerate(folds):
             held = np.where(data.groups == group)[0]
-            model = fit_model(data, np.where(data.groups != group)[0])
+            model = fit_model(data, np.where(data.groups != group)[0], recall_floor)
             thresholds.append(model["threshold"])
             path = Path(tmp) / f"fold{index}.json"
             write_json(path, model)
@@ -185,7 +196,14 @@ def main() -> int:
         "--with-everyday", action="store_true", help="train on bench/data/everyday too"
     )
     parser.add_argument(
-        "--with-conversations", action="store_true", help="train on bench/data/quality too"
+        "--with-conversations",
+        action="store_true",
+        help="train on the training conversations too (quality, convguard, convtrain)",
+    )
+    parser.add_argument(
+        "--recall-floor",
+        action="store_true",
+        help=f"the highest threshold keeping inner recall >= {RECALL_FLOOR}",
     )
     args = parser.parse_args()
     setup_offline_env()
@@ -198,7 +216,8 @@ def main() -> int:
     truth = np.array([not r["appropriate"] for r in rows])
     baseline = json.loads(BASELINE.read_text(encoding="utf-8"))["verdicts"]
     results = {"v1": np.array([baseline.get(r["id"]) == "fail" for r in rows])}
-    results["v2"], thresholds = judge_v2_through_score(rows, data, folds)
+    floor = RECALL_FLOOR if args.recall_floor else None
+    results["v2"], thresholds = judge_v2_through_score(rows, data, folds, floor)
     if not args.no_decision:
         for design in ("relation", "pairs", "heads"):
             results[f"decision:{design}"] = decision_alone(data, design, folds)
