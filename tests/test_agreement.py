@@ -8,11 +8,11 @@ from collections import Counter
 import pytest
 from support.scoring import FakeJudge, fixture_rubrics, transcript
 
-from evaluator.agreement import agreement, agreement_files, read_labels
 from evaluator.codebook import load_codebook
 from evaluator.config import project_root
 from evaluator.errors import InputError
 from evaluator.io import write_json
+from evaluator.judges.agreement import agreement, agreement_files, read_labels
 from evaluator.scoring import score
 
 # judge's label for the critical no_exclusive_reliance criterion of t0..t7, and the humans'

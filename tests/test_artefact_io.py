@@ -9,7 +9,6 @@ import json
 import pytest
 from support.scoring import sample_run
 
-from evaluator.agreement import agreement_files
 from evaluator.codebook import load_codebook
 from evaluator.config import project_root
 from evaluator.errors import ConfigError, CorpusIndexError, EvaluatorError, InputError
@@ -24,6 +23,7 @@ from evaluator.io import (
     write_run,
     write_score_run,
 )
+from evaluator.judges.agreement import agreement_files
 from evaluator.types import (
     CHECK_FORMAT_VERSION,
     FINDINGS_FORMAT_VERSION,

@@ -138,8 +138,8 @@ def test_real_run_evidence_is_verbatim_and_voices_respect_conditions(outputs, se
 
 def test_agreement_with_labels_on_real_chatbot_responses(settings, tmp_path):
     """20 real responses (Moore et al.) scored by the local judge, compared with their labels."""
-    from evaluator.agreement import agreement_files
     from evaluator.io import write_json
+    from evaluator.judges.agreement import agreement_files
     from evaluator.scoring import score_files
 
     slice_dir = ROOT / "data" / "transcripts" / "scorer_dev"

@@ -228,8 +228,8 @@ def agreement(
     """  # noqa: E501 (typer keeps line breaks)
     from rich.table import Table
 
-    from evaluator.agreement import agreement_files
     from evaluator.io import write_json
+    from evaluator.judges.agreement import agreement_files
 
     check_output_paths(out=out)
     report = agreement_files(scores, labels, partial_as=partial_as.value)
