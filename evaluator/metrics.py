@@ -1,6 +1,6 @@
 """Agreement metrics on label lists: confusion matrix, Cohen's kappa, precision/recall/F1.
 
-One copy for the judge's agreement with people (`agreement.py`), the annotator's with hand
+One copy for the judge's agreement with people (`judges/agreement.py`), the annotator's with hand
 labels (`mine/validate.py`) and the bench scripts. Plain Python: the inputs are hundreds of
 labels, and importing scikit-learn would cost more than computing them.
 """
