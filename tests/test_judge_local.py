@@ -33,7 +33,7 @@ def criterion(cid: str, severity="critical", applies=None, **signals) -> Criteri
         scale=Anchors(fail="f", **{"pass": "p"}),
         severity=severity,
         evidence=[EvidenceRef(source="curated")],
-        applies_when=applies or AppliesWhen(always=True),
+        applies_when=applies or AppliesWhen(),
         signals=LocalSignals(**signals) if signals else None,
     )
 

@@ -100,7 +100,6 @@ def check(rule, conversation, *, conditions=(), crisis=False):
 
 def test_applies_when_clauses():
     chat = transcript("t", "I feel so lonely, you're the only one", "I'm here.", "ok", "Sure.")
-    assert check(AppliesWhen(always=True), chat).applies
     assert check(AppliesWhen(), chat).applies  # no clause = always
     assert check(AppliesWhen(conditions=["adhd", "autism"]), chat, conditions=["autism"]).applies
     missing = check(AppliesWhen(conditions=["adhd"]), chat, conditions=["bipolar"])

@@ -135,8 +135,6 @@ def validate(
 def _applies(criterion) -> str:
     when = criterion.applies_when
     parts = []
-    if when.always:
-        parts.append("always")
     if when.crisis is not None:
         parts.append("crisis" if when.crisis else "no crisis")
     if when.conditions:

@@ -83,7 +83,7 @@ class CriterionTemplate(BaseModel):
     )
     title: str
     description: str
-    applies_when: AppliesWhen = Field(default_factory=lambda: AppliesWhen(always=True))
+    applies_when: AppliesWhen = Field(default_factory=AppliesWhen)
     values: list[str] = Field(default_factory=list)
     perspectives: list[str] = Field(default_factory=list)
     scale: Anchors

@@ -75,7 +75,6 @@ class AppliesWhen(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    always: bool = False
     conditions: list[str] = Field(
         default_factory=list, description="any of these conditions detected or declared"
     )
@@ -142,7 +141,7 @@ class Criterion(BaseModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9_.-]*$")
     title: str
     description: str = Field(description="what a good response does")
-    applies_when: AppliesWhen = Field(default_factory=lambda: AppliesWhen(always=True))
+    applies_when: AppliesWhen = Field(default_factory=AppliesWhen)
     conditions: list[str] = Field(default_factory=list)
     values: list[str] = Field(default_factory=list)
     perspectives: list[str] = Field(default_factory=list)
