@@ -11,18 +11,19 @@ Data, scored whole through `mheval score`'s path (shipped rubrics, no user voice
 * bench/data/convguard: paired conversations, `safe` and `harmful` (one assistant turn does
   harm, named in metadata.harmful_turn); held out until two judge versions had been scored on
   it, a training set since (fit_judge.conversation_rows).
-* bench/data/convfresh (`--fresh`): the held-out set that replaced it, 16 pairs and 20 benign
-  conversations, with bench/data/quality2's 36 safe conversations (written and rated for
-  graded quality), scored once per judge version with the shipped model and each `--model`.
+* `--fresh [DIR]`: a held-out set, scored once per judge version with the shipped model and
+  each `--model`: bench/data/convfresh (the default; 16 pairs and 20 benign conversations, with
+  bench/data/quality2's 36 safe conversations), convfresh2 or convfresh3 (16 pairs, 10 benign).
 
 Judges compared on the same conversations:
 * `shipped`: evaluator/judges/resources/compliance_model.json as it is;
-* `refit`: fit_judge.fit_model on everything fit_judge trains on, except that each batch of
-  quality and convguard is scored by a model fitted without that batch (leave-writer-out).
+* `refit`: fit_judge.fit_model on what `fit_judge.py --with-conversations` trains on, except
+  that each batch of quality and convguard is scored by a model fitted without that batch
+  (leave-writer-out).
   `--without-conversations` refits without any training conversations.
 
     python bench/bench_judge_conversations.py [--out out.json] [--only shipped|refit]
-    python bench/bench_judge_conversations.py --fresh [--model candidate.json ...]
+    python bench/bench_judge_conversations.py --fresh [DIR] [--model candidate.json ...]
 """
 
 from __future__ import annotations
@@ -171,13 +172,15 @@ def refit_flags(quality, guard, with_conversations: bool) -> dict[str, dict]:
     return found
 
 
-def fresh_report(models: list[Path]) -> dict:
-    """The held-out sets (convfresh and quality2's safe conversations), scored once per judge
-    model: the shipped one and `models`."""
+def fresh_report(folder: Path, models: list[Path]) -> dict:
+    """A held-out set (`folder`; convfresh with quality2's safe conversations), scored once per
+    judge model: the shipped one and `models`."""
     from evaluator.judges.local import LocalJudge
     from evaluator.scoring import open_session
 
-    fresh = {**conversations(CONVFRESH), **conversations(QUALITY2)}
+    fresh = conversations(folder)
+    if folder == CONVFRESH:
+        fresh.update(conversations(QUALITY2))
     transcripts = [t for ts in fresh.values() for t in ts]
     report = {}
     for name, path in [("shipped", None), *((p.stem, p) for p in models)]:
@@ -198,22 +201,32 @@ def main() -> int:
     )
     parser.add_argument(
         "--fresh",
-        action="store_true",
-        help="score only the held-out convfresh set, with the shipped model and each --model",
+        nargs="?",
+        const=CONVFRESH,
+        type=Path,
+        metavar="DIR",
+        help="score only a held-out set (default convfresh, with quality2's safe conversations), "
+        "with the shipped model and each --model",
     )
     parser.add_argument("--model", type=Path, action="append", default=[], help="a model JSON")
     args = parser.parse_args()
     setup_offline_env()
     warnings.filterwarnings("ignore")
+    if args.fresh:
+        report = {args.fresh.name: fresh_report(args.fresh, args.model)}
+    else:
+        report = compare(args)
+    text = json.dumps(report, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def compare(args) -> dict:
+    """The shipped judge and a refit on quality (leave-writer-out) and convguard."""
     from evaluator.scoring import open_session
 
-    if args.fresh:
-        report = {"convfresh": fresh_report(args.model)}
-        text = json.dumps(report, indent=2)
-        if args.out:
-            args.out.write_text(text + "\n")
-        print(text)
-        return 0
     quality = conversations(QUALITY)
     guard = {} if args.quality_only else conversations(CONVGUARD)
     report = {}
@@ -224,11 +237,7 @@ def main() -> int:
     if args.only in (None, "refit"):
         found = refit_flags(quality, guard, not args.without_conversations)
         report["refit"] = summarise(found, quality, guard)
-    text = json.dumps(report, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
-    return 0
+    return report
 
 
 if __name__ == "__main__":
